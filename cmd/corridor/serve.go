@@ -1,0 +1,184 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/corridor-gateway/corridor/channels/web"
+	"github.com/corridor-gateway/corridor/crypto"
+	"github.com/corridor-gateway/corridor/i18n"
+	"github.com/corridor-gateway/corridor/intake"
+	"github.com/corridor-gateway/corridor/intake/sqlite"
+	"github.com/corridor-gateway/corridor/metrics"
+)
+
+func (m *Main) cmdServe(ctx context.Context, args []string) error {
+	f := m.newFlags("serve")
+	listen := f.String("listen", "", "address to listen on (default from corridor.toml or CORRIDOR_LISTEN)")
+	role := f.String("role", "all", "all, edge or moderation")
+	if _, err := f.parse(args); err != nil {
+		return err
+	}
+	return m.serve(ctx, f.paths(), *listen, *role)
+}
+
+// server is a running gateway, built from the data dir.
+type server struct {
+	db      *sqlite.DB
+	handler http.Handler
+	log     *slog.Logger
+}
+
+func (m *Main) buildServer(ctx context.Context, p paths, role string) (*server, *Config, error) {
+	switch role {
+	case "all", "edge", "moderation":
+	default:
+		return nil, nil, usagef("--role must be all, edge or moderation")
+	}
+	log := m.logger()
+	cfg, err := loadConfig(p)
+	if err != nil {
+		return nil, nil, err
+	}
+	if u := m.Getenv("CORRIDOR_PUBLIC_URL"); u != "" {
+		cfg.PublicURL = u
+	}
+	cust, err := cfg.custodianKeys()
+	if err != nil {
+		return nil, nil, err
+	}
+	secret, err := crypto.LoadSecret(p.secret())
+	if err != nil {
+		return nil, nil, err
+	}
+	flow, err := intake.LoadFlow(p.flow())
+	if err != nil {
+		return nil, nil, err
+	}
+	cat, err := i18n.New()
+	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := os.Stat(p.custodian()); err == nil {
+		log.Warn("the custodian identity is still in the data dir: move it offline once desk members are added", "file", "custodian-identity.txt")
+	}
+	db, err := sqlite.Open(p.db())
+	if err != nil {
+		return nil, nil, err
+	}
+	reg := metrics.New()
+	svc := &intake.Service{Flow: flow, Store: db, Secret: secret, Custodian: cust, Rules: cfg.Routes, Observer: reg}
+	if err := svc.CheckKeys(ctx); err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	mux := http.NewServeMux()
+	if role != "moderation" {
+		w := web.New(web.Config{
+			Organisation:   cfg.Organisation,
+			QuickExitURL:   cfg.Web.QuickExitURL,
+			KioskIdle:      cfg.Web.idle(),
+			DoneRefresh:    time.Duration(cfg.Web.DoneRefreshSecond) * time.Second,
+			MaxAttachment:  int64(cfg.Web.MaxAttachmentMB) << 20,
+			MaxAttachments: cfg.Web.MaxAttachments,
+			SecureCookies:  strings.HasPrefix(cfg.PublicURL, "https://"),
+		}, svc, flow, cat, secret, log)
+		w.Register(mux)
+		mux.Handle("GET /{$}", http.RedirectHandler("/report", http.StatusSeeOther))
+	}
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+		defer cancel()
+		if err := db.Ping(ctx); err != nil {
+			log.Error("readiness check failed", "error_kind", "store")
+			http.Error(w, "not ready", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ready")
+	})
+	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+		reg.WriteTo(w)
+	})
+	return &server{db: db, handler: recoverer(log, mux), log: log}, cfg, nil
+}
+
+// recoverer turns a panic into a plain 500 without logging the request.
+func recoverer(log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				log.Error("handler panicked", "route", r.Pattern)
+				http.Error(w, "Something went wrong. Nothing was saved.", http.StatusInternalServerError)
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (m *Main) serve(ctx context.Context, p paths, listen, role string) error {
+	s, cfg, err := m.buildServer(ctx, p, role)
+	if err != nil {
+		return err
+	}
+	defer s.db.Close()
+	if listen == "" {
+		listen = m.Getenv("CORRIDOR_LISTEN")
+	}
+	if listen == "" {
+		listen = cfg.Listen
+	}
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		return fmt.Errorf("cannot listen on %s: %v", listen, err)
+	}
+	srv := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute,
+		WriteTimeout:      2 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    32 << 10,
+		ErrorLog:          slog.NewLogLogger(slog.NewJSONHandler(discard{}, nil), slog.LevelError),
+	}
+	s.log.Info("corridor serving", "addr", ln.Addr().String(), "role", role)
+	if m.Ready != nil {
+		m.Ready(ln.Addr().String())
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	// Finish in-flight requests (and so their commits), then close the store.
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		s.log.Warn("shutdown did not finish in time")
+	}
+	s.log.Info("corridor stopped")
+	return nil
+}
+
+// discard drops net/http's own error log lines, which can echo request
+// details (headers, TLS handshakes from addresses).
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }

@@ -1,0 +1,158 @@
+package crypto
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base32"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+)
+
+// Secret is the edge's keyed-hash secret. It derives sender pseudonyms,
+// receipt lookups and idempotency keys. It lives in its own 0600 file and is
+// never written to the database.
+type Secret struct{ key []byte }
+
+// NewSecret makes a random 32-byte secret.
+func NewSecret() (*Secret, error) {
+	k := make([]byte, 32)
+	if _, err := rand.Read(k); err != nil {
+		return nil, err
+	}
+	return &Secret{key: k}, nil
+}
+
+// SecretFromBytes wraps an existing key (tests).
+func SecretFromBytes(k []byte) *Secret { return &Secret{key: append([]byte(nil), k...)} }
+
+// WriteFile writes the secret, hex-encoded, to a new 0600 file; it never
+// overwrites.
+func (s *Secret) WriteFile(path string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.WriteString(hex.EncodeToString(s.key) + "\n"); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// LoadSecret reads a secret file and refuses one readable by others.
+func LoadSecret(path string) (*Secret, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("the secret file %s is missing", path)
+	}
+	if st.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("the secret file %s is readable by others: run chmod 600 on it", path)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read the secret file %s", path)
+	}
+	k, err := hex.DecodeString(strings.TrimSpace(string(data)))
+	if err != nil || len(k) < 32 {
+		return nil, errors.New("the secret file is malformed")
+	}
+	return &Secret{key: k}, nil
+}
+
+func (s *Secret) mac(label string, parts ...string) []byte {
+	m := hmac.New(sha256.New, s.key)
+	m.Write([]byte(label))
+	for _, p := range parts {
+		m.Write([]byte{0})
+		m.Write([]byte(p))
+	}
+	return m.Sum(nil)
+}
+
+var b32 = base32.StdEncoding.WithPadding(base32.NoPadding)
+
+// Pseudonym is HMAC-SHA256(secret, channel, address), shortened to 128 bits.
+// It is stable for a sender on a channel, and useless without the secret.
+func (s *Secret) Pseudonym(channel, address string) string {
+	return "p_" + strings.ToLower(b32.EncodeToString(s.mac("corridor/pseudonym/v1", channel, address)[:16]))
+}
+
+// IdempotencyKey is the stored form of a provider's id (form token,
+// MessageSid, update_id): a keyed hash, so the store holds no provider id.
+func (s *Secret) IdempotencyKey(channel, providerID string) []byte {
+	return s.mac("corridor/idempotency/v1", channel, providerID)
+}
+
+// receiptAlphabet avoids letters and digits that are easily confused
+// (0/O, 1/I/L, 5/S, 2/Z, 8/B, U/V).
+const receiptAlphabet = "ACDEFGHJKMNPQRTWXY34679"
+
+// Receipt derives the receipt code for a submission from its idempotency
+// key: random to anyone without the secret, and the same again when a
+// provider retries, so the retry gets the same answer without us storing the
+// code. Format: XXXX-XXXX-XXXX (about 54 bits).
+func (s *Secret) Receipt(channel, providerID string) string {
+	sum := s.mac("corridor/receipt/v1", channel, providerID)
+	var b strings.Builder
+	for i := 0; i < 12; i++ {
+		if i == 4 || i == 8 {
+			b.WriteByte('-')
+		}
+		b.WriteByte(receiptAlphabet[int(sum[i])%len(receiptAlphabet)])
+	}
+	return b.String()
+}
+
+// NormalizeReceipt uppercases a typed code, drops spaces and dashes, maps
+// look-alikes, and reformats it; ok is false when it cannot be a receipt.
+func NormalizeReceipt(in string) (string, bool) {
+	var c []byte
+	for _, r := range strings.ToUpper(in) {
+		switch r {
+		case ' ', '-', '\t', '.':
+			continue
+		}
+		if r > 127 || !strings.ContainsRune(receiptAlphabet, r) {
+			return "", false
+		}
+		c = append(c, byte(r))
+	}
+	if len(c) != 12 {
+		return "", false
+	}
+	return string(c[0:4]) + "-" + string(c[4:8]) + "-" + string(c[8:12]), true
+}
+
+// ReceiptHash is what the store keeps of a receipt.
+func (s *Secret) ReceiptHash(receipt string) []byte {
+	return s.mac("corridor/receipt-lookup/v1", receipt)
+}
+
+// NewID returns a random 128-bit record id, lowercase base32.
+func NewID() string {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return strings.ToLower(b32.EncodeToString(b))
+}
+
+// Token returns n random bytes, URL-safe base32.
+func Token(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return strings.ToLower(b32.EncodeToString(b))
+}
+
+// MAC is a keyed hash for other in-process uses (form tokens).
+func (s *Secret) MAC(label string, parts ...string) []byte { return s.mac(label, parts...) }

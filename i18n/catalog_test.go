@@ -1,0 +1,416 @@
+package i18n_test
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/BurntSushi/toml"
+	goi18n "github.com/nicksnyder/go-i18n/v2/i18n"
+	"golang.org/x/text/language"
+
+	"github.com/corridor-gateway/corridor/i18n"
+)
+
+// sameAsEnglish lists messages that may be identical to English, per
+// language, because the word is the same ("No" in Spanish).
+var sameAsEnglish = map[string]map[string]bool{
+	"es": {"contact.no": true},
+}
+
+// keepLiterals must appear in a translation exactly as often as in English:
+// keywords people type, and the example date format.
+var keepLiterals = []string{"DELETE", "2026-03"}
+
+var placeholderRE = regexp.MustCompile(`\{\{[^{}]*\}\}`)
+
+type localeFile struct {
+	tag    string
+	path   string
+	raw    []byte
+	values map[string]string
+}
+
+func loadFiles(t *testing.T) map[string]localeFile {
+	t.Helper()
+	paths, err := filepath.Glob(filepath.Join("locales", "active.*.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(paths) == 0 {
+		t.Fatal("no locale files")
+	}
+	files := map[string]localeFile{}
+	for _, p := range paths {
+		raw, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		if err := toml.Unmarshal(raw, &m); err != nil {
+			t.Fatalf("%s: %v", p, err)
+		}
+		values := map[string]string{}
+		for id, v := range m {
+			s, ok := v.(string)
+			if !ok {
+				t.Errorf("%s: %q is %T, want a plain string", p, id, v)
+				continue
+			}
+			values[id] = s
+		}
+		tag := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(p), "active."), ".toml")
+		files[tag] = localeFile{tag: tag, path: p, raw: raw, values: values}
+	}
+	if _, ok := files["en"]; !ok {
+		t.Fatal("no active.en.toml")
+	}
+	return files
+}
+
+func newCatalog(t *testing.T) *i18n.Catalog {
+	t.Helper()
+	c, err := i18n.New()
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return c
+}
+
+func TestNoFileLoadsAsUnd(t *testing.T) {
+	for tag, f := range loadFiles(t) {
+		t.Run(tag, func(t *testing.T) {
+			mf, err := goi18n.ParseMessageFileBytes(f.raw, f.path, map[string]goi18n.UnmarshalFunc{"toml": toml.Unmarshal})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if mf.Tag == language.Und {
+				t.Fatalf("%s loads as und", f.path)
+			}
+			if mf.Tag.String() != tag {
+				t.Fatalf("%s loads as %q, want %q", f.path, mf.Tag, tag)
+			}
+		})
+	}
+}
+
+func TestEveryFileIsLoaded(t *testing.T) {
+	files := loadFiles(t)
+	c := newCatalog(t)
+	var got []string
+	for _, l := range c.Languages() {
+		got = append(got, l.Tag)
+	}
+	var want []string
+	for tag := range files {
+		want = append(want, tag)
+	}
+	sort.Strings(got)
+	sort.Strings(want)
+	if !slices.Equal(got, want) {
+		t.Fatalf("Languages() = %v, files = %v", got, want)
+	}
+}
+
+func TestSameIDsAsEnglish(t *testing.T) {
+	files := loadFiles(t)
+	en := files["en"].values
+	for tag, f := range files {
+		t.Run(tag, func(t *testing.T) {
+			for id := range en {
+				if _, ok := f.values[id]; !ok {
+					t.Errorf("%s: missing %q", f.path, id)
+				}
+			}
+			for id := range f.values {
+				if _, ok := en[id]; !ok {
+					t.Errorf("%s: extra id %q (not in English)", f.path, id)
+				}
+			}
+		})
+	}
+}
+
+func TestIDsMatchEnglishFile(t *testing.T) {
+	var want []string
+	for id := range loadFiles(t)["en"].values {
+		want = append(want, id)
+	}
+	sort.Strings(want)
+	if got := newCatalog(t).IDs(); !slices.Equal(got, want) {
+		t.Fatalf("IDs() = %v\nwant %v", got, want)
+	}
+}
+
+func TestPlaceholdersAsEnglish(t *testing.T) {
+	files := loadFiles(t)
+	en := files["en"].values
+	for tag, f := range files {
+		t.Run(tag, func(t *testing.T) {
+			for id, s := range f.values {
+				want := placeholders(en[id])
+				if got := placeholders(s); !slices.Equal(got, want) {
+					t.Errorf("%s: placeholders %v, English has %v", id, got, want)
+				}
+				if n, m := strings.Count(s, "{{"), strings.Count(s, "}}"); n != len(placeholderRE.FindAllString(s, -1)) || m != n {
+					t.Errorf("%s: broken placeholder in %q", id, s)
+				}
+			}
+		})
+	}
+}
+
+func placeholders(s string) []string {
+	p := placeholderRE.FindAllString(s, -1)
+	sort.Strings(p)
+	return p
+}
+
+func TestKeepLiterals(t *testing.T) {
+	files := loadFiles(t)
+	en := files["en"].values
+	for tag, f := range files {
+		t.Run(tag, func(t *testing.T) {
+			for id, s := range f.values {
+				for _, lit := range keepLiterals {
+					if got, want := strings.Count(s, lit), strings.Count(en[id], lit); got != want {
+						t.Errorf("%s: %q appears %d times, English has it %d times", id, lit, got, want)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestNotSameAsEnglish(t *testing.T) {
+	files := loadFiles(t)
+	en := files["en"].values
+	for tag, f := range files {
+		if tag == "en" {
+			continue
+		}
+		t.Run(tag, func(t *testing.T) {
+			for id, s := range f.values {
+				if strings.TrimSpace(s) == "" {
+					t.Errorf("%s: empty", id)
+				}
+				same := s == en[id]
+				if same && !sameAsEnglish[tag][id] {
+					t.Errorf("%s: identical to English %q (add to sameAsEnglish if right)", id, s)
+				}
+				if !same && sameAsEnglish[tag][id] {
+					t.Errorf("%s: in sameAsEnglish but differs from English; remove it", id)
+				}
+			}
+		})
+	}
+}
+
+// TestArabicHasNoStrayLatin catches English left inside Arabic text.
+func TestArabicHasNoStrayLatin(t *testing.T) {
+	latin := regexp.MustCompile(`[A-Za-z]+`)
+	allowed := map[string]bool{"DELETE": true, "PDF": true}
+	for id, s := range loadFiles(t)["ar"].values {
+		for _, w := range latin.FindAllString(placeholderRE.ReplaceAllString(s, ""), -1) {
+			if !allowed[w] {
+				t.Errorf("%s: Latin word %q in %q", id, w, s)
+			}
+		}
+	}
+}
+
+func TestTranslatorHeader(t *testing.T) {
+	for tag, f := range loadFiles(t) {
+		if tag == "en" {
+			continue
+		}
+		t.Run(tag, func(t *testing.T) {
+			var header []string
+			for _, line := range strings.Split(string(f.raw), "\n") {
+				if !strings.HasPrefix(line, "#") {
+					break
+				}
+				header = append(header, line)
+			}
+			for _, want := range []string{`# translator = "machine"`, `# reviewed_by_native_speaker = false`} {
+				if !slices.Contains(header, want) {
+					t.Errorf("%s: leading comments lack %q", f.path, want)
+				}
+			}
+		})
+	}
+}
+
+func TestTRendersEveryMessage(t *testing.T) {
+	c := newCatalog(t)
+	files := loadFiles(t)
+	data := map[string]any{"Org": "ORGNAME"}
+	for _, l := range c.Languages() {
+		t.Run(l.Tag, func(t *testing.T) {
+			for _, id := range c.IDs() {
+				got := c.T(l.Tag, id, data)
+				want := strings.ReplaceAll(files[l.Tag].values[id], "{{.Org}}", "ORGNAME")
+				if got != want {
+					t.Errorf("T(%q, %q) = %q, want %q", l.Tag, id, got, want)
+				}
+			}
+		})
+	}
+}
+
+func TestTFallbacks(t *testing.T) {
+	c := newCatalog(t)
+	org := map[string]any{"Org": "ORGNAME"}
+	en := c.T("en", "consent.who", org)
+	if en != "This service is run by ORGNAME." {
+		t.Fatalf("English consent.who = %q", en)
+	}
+	tests := []struct {
+		name, tag, id string
+		data          map[string]any
+		want          string
+	}{
+		{"unknown language", "de", "app.title", nil, "Tell us what happened"},
+		{"empty language", "", "app.title", nil, "Tell us what happened"},
+		{"garbage language", "%%%--", "app.title", nil, "Tell us what happened"},
+		{"unsupported Arabic-script language is not Arabic", "fa", "app.title", nil, "Tell us what happened"},
+		{"regional variant is not the language", "ar-EG", "app.title", nil, "Tell us what happened"},
+		{"unknown language with data", "xx", "consent.who", org, en},
+		{"unknown id", "fr", "no.such.id", nil, "no.such.id"},
+		{"unknown id, unknown language", "de", "no.such.id", org, "no.such.id"},
+		{"unknown id, English", "en", "no.such.id", nil, "no.such.id"},
+		{"empty id", "ar", "", nil, ""},
+		{"case-insensitive tag", "FR", "contact.yes", nil, "Oui"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := c.T(tt.tag, tt.id, tt.data); got != tt.want {
+				t.Errorf("T(%q, %q) = %q, want %q", tt.tag, tt.id, got, tt.want)
+			}
+		})
+	}
+	// Missing or odd data must not panic.
+	_ = c.T("ar", "consent.who", nil)
+	_ = c.T("ar", "consent.who", map[string]any{"Org": []int{1}})
+}
+
+func TestLanguages(t *testing.T) {
+	c := newCatalog(t)
+	got := c.Languages()
+	want := []i18n.Language{
+		{Tag: "en", Name: "English", English: "English"},
+		{Tag: "ar", Name: "العربية", English: "Arabic", RTL: true},
+		{Tag: "es", Name: "Español", English: "Spanish"},
+		{Tag: "fr", Name: "Français", English: "French"},
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("Languages() = %v\nwant %v", got, want)
+	}
+	got[0].Tag = "changed"
+	if c.Languages()[0].Tag != "en" {
+		t.Fatal("Languages() returns the catalog's own slice")
+	}
+}
+
+func TestHasAndRTL(t *testing.T) {
+	c := newCatalog(t)
+	tests := []struct {
+		tag      string
+		has, rtl bool
+	}{
+		{"en", true, false},
+		{"fr", true, false},
+		{"es", true, false},
+		{"ar", true, true},
+		{"AR", true, true},
+		{"ar-EG", false, false},
+		{"fa", false, false}, // right to left, but not supported: T gives English
+		{"de", false, false},
+		{"", false, false},
+		{"not a tag", false, false},
+	}
+	for _, tt := range tests {
+		if got := c.Has(tt.tag); got != tt.has {
+			t.Errorf("Has(%q) = %v, want %v", tt.tag, got, tt.has)
+		}
+		if got := c.RTL(tt.tag); got != tt.rtl {
+			t.Errorf("RTL(%q) = %v, want %v", tt.tag, got, tt.rtl)
+		}
+	}
+}
+
+func TestMatch(t *testing.T) {
+	c := newCatalog(t)
+	tests := []struct {
+		hints []string
+		want  string // "" means ok=false
+	}{
+		{[]string{"ar"}, "ar"},
+		{[]string{"ar-EG"}, "ar"},
+		{[]string{"ar-SA"}, "ar"},
+		{[]string{"fa-IR"}, ""},
+		{[]string{"fa"}, ""},
+		{[]string{"fa-AF"}, ""},
+		{[]string{"prs"}, ""},
+		{[]string{"ckb"}, ""},
+		{[]string{"ckb-IQ"}, ""},
+		{[]string{"ur"}, ""},
+		{[]string{"ps"}, ""},
+		{[]string{"fa-IR, fa;q=0.9"}, ""},
+		{[]string{"fr"}, "fr"},
+		{[]string{"fr-CA"}, "fr"},
+		{[]string{"fr-CH"}, "fr"},
+		{[]string{"es"}, "es"},
+		{[]string{"es-419"}, "es"},
+		{[]string{"es-MX"}, "es"},
+		{[]string{"en"}, "en"},
+		{[]string{"en-GB"}, "en"},
+		{[]string{"en-US"}, "en"},
+		{[]string{"EN-gb"}, "en"},
+		{[]string{"de"}, ""},
+		{[]string{"de-DE, de;q=0.9"}, ""},
+		{[]string{""}, ""},
+		{[]string{"   "}, ""},
+		{nil, ""},
+		{[]string{"garbage!!"}, ""},
+		{[]string{"xx-yy-zz-123456789"}, ""},
+		{[]string{"*"}, ""},
+		{[]string{";;;,,,"}, ""},
+		{[]string{strings.Repeat("fr,", 1000)}, ""},
+		{[]string{"fr-CH, fr;q=0.9, en;q=0.8"}, "fr"},
+		{[]string{"de-DE, de;q=0.9, es;q=0.5"}, "es"},
+		{[]string{"fa-IR, ar;q=0.5"}, "ar"},
+		{[]string{"en;q=0.2, ar-EG;q=0.9"}, "ar"},
+		{[]string{"garbage!!", "es-MX"}, "es"},
+		{[]string{"", "fr-CA"}, "fr"},
+		{[]string{"fa", "de"}, ""},
+		{[]string{"und-EG"}, ""},
+		{[]string{"und-Arab"}, ""},
+		{[]string{"ar;q=0"}, ""},
+		{[]string{"ar;q=0, fr;q=0.1"}, "fr"},
+		{[]string{"ckb, ur;q=0.9, ps;q=0.8"}, ""},
+	}
+	supported := map[string]bool{}
+	for _, l := range c.Languages() {
+		supported[l.Tag] = true
+	}
+	for _, tt := range tests {
+		name := strings.Join(tt.hints, " | ")
+		if len(name) > 60 {
+			name = name[:60]
+		}
+		t.Run(name, func(t *testing.T) {
+			got, ok := c.Match(tt.hints...)
+			if ok != (tt.want != "") || got != tt.want {
+				t.Errorf("Match(%q) = %q, %v; want %q, %v", tt.hints, got, ok, tt.want, tt.want != "")
+			}
+			if ok && !supported[got] {
+				t.Errorf("Match(%q) = %q, not a supported tag", tt.hints, got)
+			}
+		})
+	}
+}

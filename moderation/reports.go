@@ -1,0 +1,106 @@
+package moderation
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/corridor-gateway/corridor/crypto"
+	"github.com/corridor-gateway/corridor/intake"
+)
+
+// ReportSource reads stored reports.
+type ReportSource interface {
+	ListReports(ctx context.Context, f intake.Filter) ([]intake.ReportMeta, error)
+	Entries(ctx context.Context, reportID string) ([]intake.Entry, error)
+}
+
+// Report is a decrypted, anonymised report.
+type Report struct {
+	Meta        intake.ReportMeta
+	Copy        intake.DeskCopy
+	Attachments []Attachment
+}
+
+// Attachment is an opened attachment.
+type Attachment struct {
+	Seq         int
+	Name        string
+	ContentType string
+	Data        []byte
+}
+
+// ErrDamaged names a record whose envelope does not open; nothing of it is
+// shown.
+type ErrDamaged struct{ ReportID string }
+
+func (e *ErrDamaged) Error() string {
+	return fmt.Sprintf("report %s is damaged or was tampered with; nothing of it is shown", e.ReportID)
+}
+
+// Open decrypts one report with the keyring.
+func (k *Keyring) Open(ctx context.Context, src ReportSource, m intake.ReportMeta, withAttachments bool) (*Report, error) {
+	id, ok := k.keys[m.DeskKeyID]
+	if !ok {
+		return nil, crypto.ErrNoKey
+	}
+	es, err := src.Entries(ctx, m.ID)
+	if err != nil {
+		return nil, err
+	}
+	r := &Report{Meta: m}
+	ids := crypto.AgeIdentities([]*crypto.Identity{id})
+	gotAnswers := false
+	for _, e := range es {
+		switch e.Kind {
+		case "answers":
+			p, err := crypto.Open(ids, intake.EntryID(m.ID, e.Seq), "desk", e.Desk)
+			if err != nil {
+				return nil, &ErrDamaged{m.ID}
+			}
+			if err := json.Unmarshal(p, &r.Copy); err != nil {
+				return nil, &ErrDamaged{m.ID}
+			}
+			gotAnswers = true
+		case "attachment":
+			if !withAttachments {
+				continue
+			}
+			p, err := crypto.Open(ids, intake.EntryID(m.ID, e.Seq), "attachment", e.Desk)
+			if err != nil {
+				return nil, &ErrDamaged{m.ID}
+			}
+			var a intake.AttachmentPayload
+			if err := json.Unmarshal(p, &a); err != nil {
+				return nil, &ErrDamaged{m.ID}
+			}
+			r.Attachments = append(r.Attachments, Attachment{Seq: e.Seq, Name: a.Name, ContentType: a.ContentType, Data: a.Data})
+		}
+	}
+	if !gotAnswers {
+		return nil, &ErrDamaged{m.ID}
+	}
+	return r, nil
+}
+
+// List returns every report the keyring can read, decrypted, matching f.
+// A damaged report is returned as an error naming it, after the others.
+func (k *Keyring) List(ctx context.Context, src ReportSource, f intake.Filter) ([]*Report, error) {
+	f.KeyIDs = k.KeyIDs()
+	ms, err := src.ListReports(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	var out []*Report
+	var errs []error
+	for _, m := range ms {
+		r, err := k.Open(ctx, src, m, false)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		out = append(out, r)
+	}
+	return out, errors.Join(errs...)
+}
