@@ -351,4 +351,3 @@ func actorOf(ids []*crypto.Identity) string {
 	}
 	return "key:" + r
 }
-
