@@ -53,6 +53,7 @@ const usage = `corridor: testimony intake gateway
   corridor report list --identity FILE [--desk D] [--state S] [--json]
   corridor report show ID --identity FILE [--json]
   corridor audit verify
+  corridor health [--url URL]
 
 Every command takes --data DIR (default $CORRIDOR_DATA, else ./corridor-data).
 `
@@ -129,6 +130,8 @@ func (m *Main) run(ctx context.Context, args []string) error {
 			return usagef("audit needs verify")
 		}
 		return m.cmdAuditVerify(ctx, rest[1:])
+	case "health":
+		return m.cmdHealth(rest)
 	case "help", "-h", "--help":
 		fmt.Fprint(m.Stdout, usage)
 		return nil
