@@ -25,13 +25,22 @@
   var shifts = [];
   document.addEventListener("keydown", function (ev) {
     if (ev.key === "Escape") { quickExit(ev); return; }
-    if (ev.key === "Shift") {
+    if (ev.key === "Shift" && !ev.repeat) {
       var now = Date.now();
       shifts.push(now);
       shifts = shifts.filter(function (t) { return now - t < 1500; });
       if (shifts.length >= 3) { quickExit(ev); }
     }
   });
+
+  // Switching language replaces the page, so Back never lists the form twice.
+  var langs = document.querySelectorAll("nav.langs a");
+  for (var i = 0; i < langs.length; i++) {
+    langs[i].addEventListener("click", function (ev) {
+      ev.preventDefault();
+      location.replace(this.getAttribute("href"));
+    });
+  }
 
   window.addEventListener("pageshow", function (ev) {
     if (ev.persisted) { wipe(); location.replace(home); }
