@@ -1,6 +1,8 @@
 package crypto
 
 import (
+	"crypto/aes"
+	"crypto/cipher"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -156,3 +158,42 @@ func Token(n int) string {
 
 // MAC is a keyed hash for other in-process uses (form tokens).
 func (s *Secret) MAC(label string, parts ...string) []byte { return s.mac(label, parts...) }
+
+// SealReply encrypts a reply we sent for one provider delivery under a key
+// derived from the delivery's id, so that only a retry of that delivery
+// (which knows the id) finds it again.
+func (s *Secret) SealReply(channel, providerID string, plain []byte) ([]byte, error) {
+	aead, err := s.replyAEAD(channel, providerID)
+	if err != nil {
+		return nil, err
+	}
+	nonce := make([]byte, aead.NonceSize())
+	if _, err := rand.Read(nonce); err != nil {
+		return nil, err
+	}
+	return aead.Seal(nonce, nonce, plain, []byte(channel)), nil
+}
+
+// OpenReply decrypts what SealReply made.
+func (s *Secret) OpenReply(channel, providerID string, blob []byte) ([]byte, error) {
+	aead, err := s.replyAEAD(channel, providerID)
+	if err != nil {
+		return nil, err
+	}
+	if len(blob) < aead.NonceSize() {
+		return nil, ErrEnvelope
+	}
+	p, err := aead.Open(nil, blob[:aead.NonceSize()], blob[aead.NonceSize():], []byte(channel))
+	if err != nil {
+		return nil, ErrEnvelope
+	}
+	return p, nil
+}
+
+func (s *Secret) replyAEAD(channel, providerID string) (cipher.AEAD, error) {
+	block, err := aes.NewCipher(s.mac("corridor/reply/v1", channel, providerID))
+	if err != nil {
+		return nil, err
+	}
+	return cipher.NewGCM(block)
+}

@@ -7,12 +7,12 @@ import (
 
 // Marker kinds reported by Redact, in the order the passes run.
 const (
-	KindIBAN  = "IBAN"
-	KindEmail = "EMAIL"
-	KindURL   = "URL"
-	KindGPS   = "GPS"
-	KindPhone = "PHONE"
-	KindID    = "ID"
+	markIBAN  = "IBAN"
+	markEmail = "EMAIL"
+	markURL   = "URL"
+	markGPS   = "GPS"
+	markPhone = "PHONE"
+	markID    = "ID"
 )
 
 // Redact replaces things that could identify someone with markers and reports what it replaced.
@@ -28,9 +28,9 @@ const (
 //
 // All patterns are RE2 (package regexp), so the time is linear in len(s).
 func Redact(s string) (out string, found []string) {
-	segs := []segment{{text: s}}
-	for i := range passes {
-		segs = passes[i].apply(segs)
+	segs := []redactSeg{{text: s}}
+	for i := range redactPasses {
+		segs = redactPasses[i].apply(segs)
 	}
 	if len(segs) == 1 && segs[0].kind == "" {
 		return s, nil
@@ -57,16 +57,16 @@ func Redact(s string) (out string, found []string) {
 	return b.String(), found
 }
 
-// segment is a piece of the text being redacted: plain text (kind == "") or a replaced span.
-type segment struct {
+// redactSeg is a piece of the text being redacted: plain text (kind == "") or a replaced span.
+type redactSeg struct {
 	text string
 	kind string
 }
 
-// pass finds one kind of span. re matches a boundary rune (where the span starts with a word
+// redactPass finds one kind of span. re matches a boundary rune (where the span starts with a word
 // rune), the span itself as the first capturing group that took part, and the non-word rune after
 // it. The trailing rune is only looked at: the next search starts where the span ends.
-type pass struct {
+type redactPass struct {
 	kind string
 	re   *regexp.Regexp
 	// hint reports whether a piece of text could hold a match at all (a cheap pre-check).
@@ -76,7 +76,7 @@ type pass struct {
 	keep func(span string, alt int) bool
 }
 
-func (p *pass) apply(segs []segment) []segment {
+func (p *redactPass) apply(segs []redactSeg) []redactSeg {
 	out := segs[:0:0]
 	for _, sg := range segs {
 		if sg.kind != "" || !p.hint(sg.text) {
@@ -89,7 +89,7 @@ func (p *pass) apply(segs []segment) []segment {
 }
 
 // split appends text to out, cut into plain segments and segments of kind p.kind.
-func (p *pass) split(out []segment, text string) []segment {
+func (p *redactPass) split(out []redactSeg, text string) []redactSeg {
 	// Pad with a non-word byte on both sides so the pattern's boundary runes always exist. The text
 	// next to a plain segment is the text's start or end, or a marker: all boundaries.
 	padded := " " + text + " "
@@ -113,15 +113,15 @@ func (p *pass) split(out []segment, text string) []segment {
 		}
 		if p.keep == nil || p.keep(padded[start:end], alt) {
 			if start > last {
-				out = append(out, segment{text: padded[last:start]})
+				out = append(out, redactSeg{text: padded[last:start]})
 			}
-			out = append(out, segment{text: padded[start:end], kind: p.kind})
+			out = append(out, redactSeg{text: padded[start:end], kind: p.kind})
 			last = end
 		}
 		pos = end
 	}
 	if last < len(padded)-1 {
-		out = append(out, segment{text: padded[last : len(padded)-1]})
+		out = append(out, redactSeg{text: padded[last : len(padded)-1]})
 	}
 	return out
 }
@@ -130,75 +130,75 @@ func (p *pass) split(out []segment, text string) []segment {
 // scripts are not word runes, so a number written right after Arabic text ("رقمي0912345678") is
 // still found.
 const (
-	word    = `\p{N}A-Za-z_`
-	wordEnd = `[` + word + `]`
-	nonWord = `[^` + word + `]`
+	reWord    = `\p{N}A-Za-z_`
+	reWordEnd = `[` + reWord + `]`
+	reNonWord = `[^` + reWord + `]`
 	// digit: ASCII, Arabic-Indic (٠-٩) and Extended Arabic-Indic / Persian (۰-۹) digits.
-	digit = `[0-9\x{0660}-\x{0669}\x{06F0}-\x{06F9}]`
+	reDigit = `[0-9\x{0660}-\x{0669}\x{06F0}-\x{06F9}]`
 	// phoneSep may stand between two digits of a phone number.
-	phoneSep = `[ .\-/\x{00A0}]`
+	rePhoneSep = `[ .\-/\x{00A0}]`
 )
 
 var (
 	// IBAN: country code, check digits, then the BBAN either in one piece or in space-separated
 	// groups of four (the last group may be shorter).
-	ibanRe = regexp.MustCompile(nonWord + `([A-Z]{2}[0-9]{2}(?:[A-Z0-9]{11,30}|(?: [A-Z0-9]{4}){2,7}(?: [A-Z0-9]{1,4})?))` + nonWord)
+	ibanRe = regexp.MustCompile(reNonWord + `([A-Z]{2}[0-9]{2}(?:[A-Z0-9]{11,30}|(?: [A-Z0-9]{4}){2,7}(?: [A-Z0-9]{1,4})?))` + reNonWord)
 
-	emailRe = regexp.MustCompile(nonWord +
+	emailRe = regexp.MustCompile(reNonWord +
 		`([A-Za-z0-9_](?:[A-Za-z0-9_.%+\-]*[A-Za-z0-9_])?` +
 		`@[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)*` +
-		`\.[A-Za-z]{2,24})` + nonWord)
+		`\.[A-Za-z]{2,24})` + reNonWord)
 
 	// URL: scheme or www. forms, and bare domains with a known, lower-case top-level domain (so that
 	// "home.Then" or "file.pdf" are left alone). A URL ends on a word rune, so trailing
 	// punctuation (".", ")", ",") stays outside.
-	urlRe = regexp.MustCompile(nonWord + `(` +
-		`(?:[Hh][Tt][Tt][Pp][Ss]?://|[Ww][Ww][Ww]\.)` + urlChar + `*` + wordEnd +
-		`|(?:[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?\.)+(?:` + tlds + `)` +
-		`(?::[0-9]{2,5})?(?:[/?#]` + urlChar + `*` + wordEnd + `)?` +
-		`)` + nonWord)
+	urlRe = regexp.MustCompile(reNonWord + `(` +
+		`(?:[Hh][Tt][Tt][Pp][Ss]?://|[Ww][Ww][Ww]\.)` + reURLChar + `*` + reWordEnd +
+		`|(?:[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?\.)+(?:` + reTLDs + `)` +
+		`(?::[0-9]{2,5})?(?:[/?#]` + reURLChar + `*` + reWordEnd + `)?` +
+		`)` + reNonWord)
 
 	// GPS: decimal pairs (4+ decimals, "." or "," as decimal mark) and degrees-minutes-seconds.
-	gpsRe = regexp.MustCompile(`(?:(-` + gpsDec + gpsPairSep + `-?` + gpsDec + `)` +
-		`|` + nonWord + `(` + gpsDec + gpsPairSep + `-?` + gpsDec +
-		`|` + gpsDMS + `(?:\s*[,;]?\s*` + gpsDMS + `)?` + `))` + nonWord)
+	gpsRe = regexp.MustCompile(`(?:(-` + reGPSDec + reGPSPairSep + `-?` + reGPSDec + `)` +
+		`|` + reNonWord + `(` + reGPSDec + reGPSPairSep + `-?` + reGPSDec +
+		`|` + reGPSDMS + `(?:\s*[,;]?\s*` + reGPSDMS + `)?` + `))` + reNonWord)
 
 	// PHONE: international (+CC ...), local with a parenthesised area code, and plain local numbers
 	// of 7 to 17 digits with optional single separators.
 	phoneRe = regexp.MustCompile(`(?:` +
-		`(\+ ?` + digit + `(?:` + phoneSep + `?` + digit + `){0,3}(?:` + phoneSep + `?\(` + digit + `{1,4}\))?(?:` + phoneSep + `?` + digit + `){5,14})` +
-		`|(\(` + digit + `{2,5}\)[ .\-\x{00A0}]?` + digit + `(?:` + phoneSep + `?` + digit + `){4,12})` +
-		`|` + nonWord + `(` + digit + `(?:` + phoneSep + `?` + digit + `){6,16})` +
-		`)` + nonWord)
+		`(\+ ?` + reDigit + `(?:` + rePhoneSep + `?` + reDigit + `){0,3}(?:` + rePhoneSep + `?\(` + reDigit + `{1,4}\))?(?:` + rePhoneSep + `?` + reDigit + `){5,14})` +
+		`|(\(` + reDigit + `{2,5}\)[ .\-\x{00A0}]?` + reDigit + `(?:` + rePhoneSep + `?` + reDigit + `){4,12})` +
+		`|` + reNonWord + `(` + reDigit + `(?:` + rePhoneSep + `?` + reDigit + `){6,16})` +
+		`)` + reNonWord)
 
 	// ID: a whole token of ASCII letters and digits that has at least one digit; keepID decides.
-	idRe = regexp.MustCompile(nonWord + `((?:[A-Za-z]|` + digit + `)*` + digit + `(?:[A-Za-z]|` + digit + `)*)` + nonWord)
+	idRe = regexp.MustCompile(reNonWord + `((?:[A-Za-z]|` + reDigit + `)*` + reDigit + `(?:[A-Za-z]|` + reDigit + `)*)` + reNonWord)
 )
 
 const (
-	urlChar = `[A-Za-z0-9\-._~:/?#@!$&'()*+,;=%\p{L}\p{M}\p{N}]`
-	tlds    = `com|net|org|info|biz|io|co|me|app|dev|gov|edu|int|online|site|xyz|top|tv|cc|eu|` +
+	reURLChar = `[A-Za-z0-9\-._~:/?#@!$&'()*+,;=%\p{L}\p{M}\p{N}]`
+	reTLDs    = `com|net|org|info|biz|io|co|me|app|dev|gov|edu|int|online|site|xyz|top|tv|cc|eu|` +
 		`ly|tn|ng|mx|bd|af|dz|ma|eg|sd|ss|so|er|et|gh|sn|ml|ne|td|cm|ci|gm|gn|sl|lr|ye|sy|iq|ir|pk|lb|jo|ps|tr|` +
 		`de|fr|uk|es|nl|be|at|ch|se|dk|fi|pl|pt|gr|hu|cz|ro|bg|hr|rs|ru|ua|ca|au`
-	gpsDec     = digit + `{1,3}[.,]` + digit + `{4,10}`
-	gpsPairSep = `(?:\s*[,;]\s*|\s+)`
-	gpsNum     = digit + `{1,3}(?:[.,]` + digit + `+)?`
-	gpsDMS     = gpsNum + `\s?°\s?(?:` + digit + `{1,2}(?:[.,]` + digit + `+)?\s?['′’]\s?(?:` +
-		digit + `{1,2}(?:[.,]` + digit + `+)?\s?(?:"|″|”|''|′′|’’)\s?)?)?[NSEWO]`
+	reGPSDec     = reDigit + `{1,3}[.,]` + reDigit + `{4,10}`
+	reGPSPairSep = `(?:\s*[,;]\s*|\s+)`
+	reGPSNum     = reDigit + `{1,3}(?:[.,]` + reDigit + `+)?`
+	reGPSDMS     = reGPSNum + `\s?°\s?(?:` + reDigit + `{1,2}(?:[.,]` + reDigit + `+)?\s?['′’]\s?(?:` +
+		reDigit + `{1,2}(?:[.,]` + reDigit + `+)?\s?(?:"|″|”|''|′′|’’)\s?)?)?[NSEWO]`
 )
 
-var passes = [...]pass{
-	{kind: KindIBAN, re: ibanRe, hint: hasASCIIDigit, keep: keepIBAN},
-	{kind: KindEmail, re: emailRe, hint: func(s string) bool { return strings.IndexByte(s, '@') >= 0 }},
-	{kind: KindURL, re: urlRe, hint: func(s string) bool { return strings.IndexByte(s, '.') >= 0 }},
-	{kind: KindGPS, re: gpsRe, hint: hasDigit},
-	{kind: KindPhone, re: phoneRe, hint: hasDigit, keep: keepPhone},
-	{kind: KindID, re: idRe, hint: hasDigit, keep: keepID},
+var redactPasses = [...]redactPass{
+	{kind: markIBAN, re: ibanRe, hint: hasASCIIDigit, keep: keepIBAN},
+	{kind: markEmail, re: emailRe, hint: func(s string) bool { return strings.IndexByte(s, '@') >= 0 }},
+	{kind: markURL, re: urlRe, hint: func(s string) bool { return strings.IndexByte(s, '.') >= 0 || strings.Contains(s, "://") }},
+	{kind: markGPS, re: gpsRe, hint: hasAnyDigit},
+	{kind: markPhone, re: phoneRe, hint: hasAnyDigit, keep: keepPhone},
+	{kind: markID, re: idRe, hint: hasAnyDigit, keep: keepID},
 }
 
 func hasASCIIDigit(s string) bool { return strings.ContainsAny(s, "0123456789") }
 
-func hasDigit(s string) bool {
+func hasAnyDigit(s string) bool {
 	if hasASCIIDigit(s) {
 		return true
 	}
@@ -241,9 +241,9 @@ func keepPhone(span string, alt int) bool {
 	if alt != 3 {
 		return true
 	}
-	groups, seps := digitGroups(span)
+	groups, seps := phoneDigitGroups(span)
 	switch {
-	case isDate(groups):
+	case looksLikeDate(groups):
 		return false
 	case len(groups) >= 2 && allYears(groups):
 		return false
@@ -276,7 +276,7 @@ func keepID(span string, _ int) bool {
 
 // digitGroups splits a phone candidate into its runs of digit values and the separators between them
 // (each separator is the run of non-digit runes between two groups, joined with nothing).
-func digitGroups(span string) (groups [][]int, seps string) {
+func phoneDigitGroups(span string) (groups [][]int, seps string) {
 	var cur []int
 	var sep strings.Builder
 	for _, r := range span {
@@ -297,7 +297,7 @@ func digitGroups(span string) (groups [][]int, seps string) {
 }
 
 // isDate: d.m.yyyy, dd-mm-yyyy, yyyy-mm-dd, yyyy/m/d and the like.
-func isDate(g [][]int) bool {
+func looksLikeDate(g [][]int) bool {
 	if len(g) != 3 {
 		return false
 	}

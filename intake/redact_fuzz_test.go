@@ -26,7 +26,7 @@ func FuzzRedact(f *testing.F) {
 		if len(found) == 0 && out != in {
 			t.Fatalf("nothing found but output changed:\n in: %q\nout: %q", in, out)
 		}
-		kinds := []string{KindIBAN, KindEmail, KindURL, KindGPS, KindPhone, KindID}
+		kinds := []string{markIBAN, markEmail, markURL, markGPS, markPhone, markID}
 		for i, k := range found {
 			if !slices.Contains(kinds, k) {
 				t.Fatalf("unknown kind %q in %v", k, found)
@@ -53,13 +53,13 @@ func FuzzRedact(f *testing.F) {
 	})
 }
 
-var markerSplit = regexp.MustCompile(`\[(?:IBAN|EMAIL|URL|GPS|PHONE|ID)\]`)
+var redactMarkerRe = regexp.MustCompile(`\[(?:IBAN|EMAIL|URL|GPS|PHONE|ID)\]`)
 
 // keptAround reports whether out is in with some non-empty spans replaced by markers: the pieces of
 // out between markers must be found in in, in order, each piece after the previous one and a
 // non-empty gap.
 func keptAround(in, out string) bool {
-	locs := markerSplit.FindAllStringIndex(out, -1)
+	locs := redactMarkerRe.FindAllStringIndex(out, -1)
 	var pieces []string
 	prev := 0
 	for _, l := range locs {

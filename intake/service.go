@@ -104,6 +104,9 @@ func (s *Service) desk(ctx context.Context, name string) (deskKeys, error) {
 
 // CheckKeys loads the desks once so a bad key set stops the gateway at start.
 func (s *Service) CheckKeys(ctx context.Context) error {
+	if s.Custodian == nil || len(s.Custodian.Recipients) == 0 {
+		return errors.New("no custodian key set is configured")
+	}
 	_, err := s.desk(ctx, DefaultDesk)
 	return err
 }
@@ -121,7 +124,7 @@ type deskCopy struct {
 type custodianCopy struct {
 	Channel     string            `json:"channel"`
 	Language    string            `json:"language"`
-	Answers     map[string]string `json:"answers"`
+	Answers     map[string][]byte `json:"answers"` // byte for byte (JSON base64), whatever the bytes
 	Contact     string            `json:"contact_address,omitempty"`
 	Attachments []attachmentMeta  `json:"attachments,omitempty"`
 	Consent     Consent           `json:"consent"`
@@ -154,6 +157,10 @@ func (s *Service) Submit(ctx context.Context, sub *Submission) (Receipt, error) 
 	if sub.ProviderID == "" || sub.Channel == "" {
 		obs.Intake(sub.Channel, "invalid")
 		return Receipt{}, errors.New("submission without provider id or channel")
+	}
+	if s.Custodian == nil || len(s.Custodian.Recipients) == 0 {
+		obs.Intake(sub.Channel, "error")
+		return Receipt{}, errors.New("no custodian key set is configured")
 	}
 	if !sub.Consent.Has(ScopeRead) {
 		obs.Intake(sub.Channel, "no_consent")
@@ -213,7 +220,10 @@ func (s *Service) Submit(ctx context.Context, sub *Submission) (Receipt, error) 
 		return Receipt{}, err
 	}
 	// The raw original for the custodian.
-	cc := custodianCopy{Channel: sub.Channel, Language: sub.Language, Answers: answers, Consent: sub.Consent, Tag: sub.Tag}
+	cc := custodianCopy{Channel: sub.Channel, Language: sub.Language, Answers: map[string][]byte{}, Consent: sub.Consent, Tag: sub.Tag}
+	for k, v := range answers {
+		cc.Answers[k] = []byte(v)
+	}
 	if answers["contact"] == "yes" && sub.Address != "" {
 		cc.Contact = sub.Address
 	}
@@ -298,3 +308,6 @@ type DeskCopy = deskCopy
 
 // AttachmentPayload is an opened attachment.
 type AttachmentPayload = attachmentPayload
+
+// AnswerPayload is one opened conversation answer.
+type AnswerPayload = answerPayload

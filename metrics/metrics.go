@@ -28,6 +28,7 @@ type Registry struct {
 	mu     sync.Mutex
 	intake map[[2]string]uint64
 	hists  map[string]*histogram
+	deliv  map[string]uint64
 	gauges map[string]func() float64
 	help   map[string]string
 }
@@ -37,6 +38,7 @@ func New() *Registry {
 	return &Registry{
 		intake: map[[2]string]uint64{},
 		hists:  map[string]*histogram{},
+		deliv:  map[string]uint64{},
 		gauges: map[string]func() float64{},
 		help: map[string]string{
 			"corridor_seal_seconds":   "Time to seal one submission with age.",
@@ -54,6 +56,13 @@ func (r *Registry) Intake(channel, outcome string) {
 	}
 	r.mu.Lock()
 	r.intake[[2]string{channel, outcome}]++
+	r.mu.Unlock()
+}
+
+// Delivery counts one provider delivery outcome (a closed set of words).
+func (r *Registry) Delivery(status string) {
+	r.mu.Lock()
+	r.deliv[status]++
 	r.mu.Unlock()
 }
 
@@ -101,6 +110,15 @@ func (r *Registry) WriteTo(w io.Writer) (int64, error) {
 	sort.Slice(keys, func(i, j int) bool { return keys[i][0]+keys[i][1] < keys[j][0]+keys[j][1] })
 	for _, k := range keys {
 		fmt.Fprintf(cw, "corridor_intake_total{channel=%q,outcome=%q} %d\n", k[0], k[1], r.intake[k])
+	}
+	fmt.Fprintf(cw, "# HELP corridor_delivery_total Outcomes of our replies reported by providers.\n# TYPE corridor_delivery_total counter\n")
+	dk := make([]string, 0, len(r.deliv))
+	for k := range r.deliv {
+		dk = append(dk, k)
+	}
+	sort.Strings(dk)
+	for _, k := range dk {
+		fmt.Fprintf(cw, "corridor_delivery_total{status=%q} %d\n", k, r.deliv[k])
 	}
 	for _, name := range []string{"corridor_seal_seconds", "corridor_commit_seconds"} {
 		fmt.Fprintf(cw, "# HELP %s %s\n# TYPE %s histogram\n", name, r.help[name], name)

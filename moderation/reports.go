@@ -63,6 +63,26 @@ func (k *Keyring) Open(ctx context.Context, src ReportSource, m intake.ReportMet
 				return nil, &ErrDamaged{m.ID}
 			}
 			gotAnswers = true
+		case "answer":
+			// A conversation seals each answer as it arrives; free text
+			// that came in several messages is joined in order.
+			p, err := crypto.Open(ids, intake.EntryID(m.ID, e.Seq), "desk", e.Desk)
+			if err != nil {
+				return nil, &ErrDamaged{m.ID}
+			}
+			var a intake.AnswerPayload
+			if err := json.Unmarshal(p, &a); err != nil {
+				return nil, &ErrDamaged{m.ID}
+			}
+			if r.Copy.Answers == nil {
+				r.Copy.Answers = map[string]string{}
+				r.Copy.Channel, r.Copy.Language, r.Copy.Consent = m.Channel, m.Language, m.Scopes
+			}
+			if prev, ok := r.Copy.Answers[a.Step]; ok && a.Step == "testimony" {
+				a.Value = prev + "\n" + a.Value
+			}
+			r.Copy.Answers[a.Step] = a.Value
+			gotAnswers = true
 		case "attachment":
 			if !withAttachments {
 				continue

@@ -23,6 +23,21 @@ type Config struct {
 	CustodianRecipient string        `toml:"custodian_recipient"`
 	Routes             []intake.Rule `toml:"routes"`
 	Web                WebConfig     `toml:"web"`
+	Conversations      ConvConfig    `toml:"conversations"`
+	Twilio             TwilioConfig  `toml:"twilio"`
+}
+
+// ConvConfig configures SMS, WhatsApp and Telegram conversations.
+type ConvConfig struct {
+	IdleMinutes int `toml:"idle_minutes"`
+}
+
+// TwilioConfig configures the Twilio channel (its secrets come from the
+// environment).
+type TwilioConfig struct {
+	RedactProviderCopy bool     `toml:"redact_provider_copy"`
+	MediaHosts         []string `toml:"media_hosts"`
+	MaxMediaMB         int      `toml:"max_media_mb"`
 }
 
 // WebConfig configures the web form.
@@ -53,6 +68,19 @@ kiosk_idle_seconds = 300
 done_refresh_seconds = 120
 max_attachment_mb = 10
 max_attachments = 5
+
+[conversations]
+# A conversation (SMS, WhatsApp, Telegram) ends after this long without a
+# message; what was sealed after consent stays as an incomplete report.
+idle_minutes = 1440
+
+[twilio]
+# On when TWILIO_AUTH_TOKEN is set. After each commit, blank Twilio's copy of
+# the message body through the REST API.
+redact_provider_copy = true
+# Hosts a media URL may redirect to after the Twilio API host (its media CDN).
+media_hosts = []
+max_media_mb = 5
 
 # Routing: the first rule whose non-empty fields all match picks the desk;
 # everything else goes to the desk "default".

@@ -210,3 +210,12 @@ func grepDir(t *testing.T, dir string, needles ...string) []string {
 	})
 	return hits
 }
+
+var receiptRE = regexp.MustCompile(`[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}`)
+
+func readFile(p string) (string, error) {
+	b, err := os.ReadFile(p)
+	return string(b), err
+}
+
+func writeFile(p, s string) error { return os.WriteFile(p, []byte(s), 0o600) }

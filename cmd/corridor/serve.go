@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/corridor-gateway/corridor/channels/twilio"
 	"github.com/corridor-gateway/corridor/channels/web"
 	"github.com/corridor-gateway/corridor/crypto"
 	"github.com/corridor-gateway/corridor/i18n"
@@ -31,6 +32,7 @@ func (m *Main) cmdServe(ctx context.Context, args []string) error {
 
 // server is a running gateway, built from the data dir.
 type server struct {
+	runner  *intake.Runner
 	db      *sqlite.DB
 	handler http.Handler
 	log     *slog.Logger
@@ -80,6 +82,31 @@ func (m *Main) buildServer(ctx context.Context, p paths, role string) (*server, 
 		return nil, nil, err
 	}
 	mux := http.NewServeMux()
+	idle := time.Duration(cfg.Conversations.IdleMinutes) * time.Minute
+	runner := &intake.Runner{Svc: svc, Store: db, Text: cat, Org: cfg.Organisation, Idle: idle,
+		MoreURL: func(lang string) string {
+			if cfg.PublicURL == "" {
+				return ""
+			}
+			return strings.TrimRight(cfg.PublicURL, "/") + "/report?lang=" + lang
+		}}
+	if role != "moderation" && m.Getenv("TWILIO_AUTH_TOKEN") != "" {
+		tw, err := twilio.New(twilio.Config{
+			PublicURL:  cfg.PublicURL,
+			AccountSID: m.Getenv("TWILIO_ACCOUNT_SID"),
+			AuthToken:  m.Getenv("TWILIO_AUTH_TOKEN"),
+			APIURL:     m.Getenv("TWILIO_API_URL"),
+			MaxMedia:   int64(cfg.Twilio.MaxMediaMB) << 20,
+			RedactBody: cfg.Twilio.RedactProviderCopy,
+			MediaHosts: cfg.Twilio.MediaHosts,
+		}, runner, db, secret, reg, log)
+		if err != nil {
+			db.Close()
+			return nil, nil, err
+		}
+		tw.Register(mux)
+		log.Info("twilio channel on")
+	}
 	if role != "moderation" {
 		w := web.New(web.Config{
 			Organisation:   cfg.Organisation,
@@ -112,7 +139,25 @@ func (m *Main) buildServer(ctx context.Context, p paths, role string) (*server, 
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 		reg.WriteTo(w)
 	})
-	return &server{db: db, handler: recoverer(log, mux), log: log}, cfg, nil
+	return &server{db: db, handler: recoverer(log, mux), log: log, runner: runner}, cfg, nil
+}
+
+// expireSessions ends idle conversations once a minute.
+func (s *server) expireSessions(ctx context.Context) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			if n, err := s.db.ExpireSessions(ctx, now); err != nil {
+				s.log.Warn("session expiry failed", "error_kind", "store")
+			} else if n > 0 {
+				s.log.Info("conversations expired", "count", n)
+			}
+		}
+	}
 }
 
 // recoverer turns a panic into a plain 500 without logging the request.
@@ -162,6 +207,7 @@ func (m *Main) serve(ctx context.Context, p paths, listen, role string) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	go s.expireSessions(ctx)
 	select {
 	case err := <-errc:
 		return err

@@ -35,32 +35,10 @@ func (db *DB) CreateReport(ctx context.Context, r *intake.NewReport) (string, er
 		if !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
-		day := r.Received.UTC().Format("2006-01-02")
-		if _, err := tx.Exec(`INSERT INTO reports (id, idem_key, channel, language, desk, desk_key_id, topic, state, received, pseudonym, raw_sha256)
-			VALUES (?,?,?,?,?,?,?,?,?,?,?)`, r.ID, r.IdemKey, r.Channel, r.Language, r.Desk, r.DeskKeyID, r.Topic, r.State, day, r.Pseudonym, r.RawSHA256); err != nil {
-			if isUnique(err) {
-				return intake.ErrDuplicate
-			}
-			return err
-		}
-		for _, e := range r.Entries {
-			if _, err := tx.Exec("INSERT INTO entries (report_id, seq, kind, desk, custodian) VALUES (?,?,?,?,?)", r.ID, e.Seq, e.Kind, e.Desk, e.Custodian); err != nil {
-				return err
-			}
-		}
-		if len(r.ReceiptHash) > 0 {
-			if _, err := tx.Exec("INSERT INTO receipts (hash, report_id) VALUES (?,?)", r.ReceiptHash, r.ID); err != nil {
-				return err
-			}
-		}
-		if r.Topic != "" {
-			if _, err := tx.Exec("INSERT INTO report_tags (report_id, code) VALUES (?,?)", r.ID, r.Topic); err != nil {
-				return err
-			}
-		}
-		_, err = tx.Exec("INSERT INTO consents (report_id, text_version, language, channel, day, scopes, method) VALUES (?,?,?,?,?,?,?)",
-			r.ID, r.Consent.TextVersion, r.Language, r.Channel, day, strings.Join(r.Consent.Scopes, ","), r.Consent.Method)
-		return err
+		// Any other constraint failure (a colliding id or receipt, a
+		// broken entry list) is an error, never a duplicate: nothing was
+		// stored, and the sender must not be told it was.
+		return insertReport(tx, r)
 	})
 	if errors.Is(err, intake.ErrDuplicate) {
 		if existing == "" {
@@ -178,4 +156,32 @@ func (db *DB) DeleteReport(ctx context.Context, id, actor, reason string) error 
 		}
 		return appendAudit(tx, actor, "erase", id+" "+reason)
 	})
+}
+
+// insertReport writes a report row, its entries, receipt, topic tag and
+// consent record.
+func insertReport(tx *sql.Tx, r *intake.NewReport) error {
+	day := r.Received.UTC().Format("2006-01-02")
+	if _, err := tx.Exec(`INSERT INTO reports (id, idem_key, channel, language, desk, desk_key_id, topic, state, received, pseudonym, raw_sha256)
+			VALUES (?,?,?,?,?,?,?,?,?,?,?)`, r.ID, r.IdemKey, r.Channel, r.Language, r.Desk, r.DeskKeyID, r.Topic, r.State, day, r.Pseudonym, r.RawSHA256); err != nil {
+		return err
+	}
+	for _, e := range r.Entries {
+		if _, err := tx.Exec("INSERT INTO entries (report_id, seq, kind, desk, custodian) VALUES (?,?,?,?,?)", r.ID, e.Seq, e.Kind, e.Desk, e.Custodian); err != nil {
+			return err
+		}
+	}
+	if len(r.ReceiptHash) > 0 {
+		if _, err := tx.Exec("INSERT INTO receipts (hash, report_id) VALUES (?,?)", r.ReceiptHash, r.ID); err != nil {
+			return err
+		}
+	}
+	if r.Topic != "" {
+		if _, err := tx.Exec("INSERT INTO report_tags (report_id, code) VALUES (?,?)", r.ID, r.Topic); err != nil {
+			return err
+		}
+	}
+	_, err := tx.Exec("INSERT INTO consents (report_id, text_version, language, channel, day, scopes, method) VALUES (?,?,?,?,?,?,?)",
+		r.ID, r.Consent.TextVersion, r.Language, r.Channel, day, strings.Join(r.Consent.Scopes, ","), r.Consent.Method)
+	return err
 }
