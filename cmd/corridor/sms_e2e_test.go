@@ -110,7 +110,7 @@ func TestSMSConversations(t *testing.T) {
 	d := smsDeployment(t)
 	cases := []struct {
 		lang, from, langChoice, consent, topic, text, when, where, contact, confirm string
-		wantPrompt                                                                 string
+		wantPrompt                                                                  string
 	}{
 		{"es", "+52 55 1234 5678", "español", "2", "4", "Nos encerraron en una bodega en Tapachula. Mi hermano: +52 961 123 4567", "2", "México", "1", "1", "¿"},
 		{"en", "+447700900123", "english", "1", "detention", "They kept us in a container for three days.", "2025-10", "LBY", "2", "send", "When"},
