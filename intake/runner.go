@@ -61,8 +61,24 @@ var kwIDs = map[string]keyword{"kw.stop": kwStop, "kw.help": kwHelp, "kw.lang": 
 
 var englishKW = map[string]keyword{"STOP": kwStop, "HELP": kwHelp, "LANG": kwLang, "LANGUAGE": kwLang, "DELETE": kwDelete, "STATUS": kwStatus, "DONE": kwDone, "SKIP": kwSkip}
 
+// fold prepares typed words for comparison: case, surrounding punctuation,
+// Arabic diacritics and the alef, teh marbuta and alef maqsura variants that
+// phone keyboards mix up.
 func fold(s string) string {
-	return strings.ToUpper(strings.TrimFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsPunct(r) }))
+	s = strings.TrimFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsPunct(r) })
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 0x064B && r <= 0x065F, r == 0x0670, r == 0x0640: // harakat, superscript alef, tatweel
+			return -1
+		case r == 'أ' || r == 'إ' || r == 'آ' || r == 'ٱ':
+			return 'ا'
+		case r == 'ة':
+			return 'ه'
+		case r == 'ى':
+			return 'ي'
+		}
+		return unicode.ToUpper(r)
+	}, s)
 }
 
 // keyword recognises a keyword in English or in the sender's language (in

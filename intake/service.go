@@ -311,3 +311,56 @@ type AttachmentPayload = attachmentPayload
 
 // AnswerPayload is one opened conversation answer.
 type AnswerPayload = answerPayload
+
+// ReceiptStore finds and erases reports by receipt.
+type ReceiptStore interface {
+	ReportByReceipt(ctx context.Context, hash []byte) (ReportMeta, error)
+	DeleteReport(ctx context.Context, id, actor, reason string) error
+}
+
+// ErrBadReceipt is a typed code that cannot be a receipt.
+var ErrBadReceipt = errors.New("not a receipt code")
+
+func (s *Service) receipts() (ReceiptStore, error) {
+	rs, ok := s.Store.(ReceiptStore)
+	if !ok {
+		return nil, errors.New("this store cannot look up receipts")
+	}
+	return rs, nil
+}
+
+// StatusByReceipt returns the state of the report a typed receipt names
+// (ErrBadReceipt, ErrNotFound).
+func (s *Service) StatusByReceipt(ctx context.Context, typed string) (code, state string, err error) {
+	code, ok := crypto.NormalizeReceipt(typed)
+	if !ok {
+		return "", "", ErrBadReceipt
+	}
+	rs, err := s.receipts()
+	if err != nil {
+		return "", "", err
+	}
+	m, err := rs.ReportByReceipt(ctx, s.Secret.ReceiptHash(code))
+	if err != nil {
+		return code, "", err
+	}
+	return code, m.State, nil
+}
+
+// EraseByReceipt erases the report a typed receipt names, at the sender's
+// request (DO-NO-HARM R11); the audit log keeps a tombstone.
+func (s *Service) EraseByReceipt(ctx context.Context, typed string) error {
+	code, ok := crypto.NormalizeReceipt(typed)
+	if !ok {
+		return ErrBadReceipt
+	}
+	rs, err := s.receipts()
+	if err != nil {
+		return err
+	}
+	m, err := rs.ReportByReceipt(ctx, s.Secret.ReceiptHash(code))
+	if err != nil {
+		return err
+	}
+	return rs.DeleteReport(ctx, m.ID, "sender", "subject-request")
+}

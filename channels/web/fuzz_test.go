@@ -36,6 +36,12 @@ func (r *recorder) Submit(_ context.Context, s *intake.Submission) (intake.Recei
 	return intake.Receipt{ReportID: "r", Code: "AAAA-CCCC-DDDD"}, nil
 }
 
+func (r *recorder) StatusByReceipt(context.Context, string) (string, string, error) {
+	return "", "", intake.ErrNotFound
+}
+
+func (r *recorder) EraseByReceipt(context.Context, string) error { return intake.ErrNotFound }
+
 func newTestHandler(t testing.TB) (*Handler, *recorder, *http.ServeMux) {
 	cat, err := i18n.New()
 	if err != nil {

@@ -73,6 +73,8 @@ func (c *Config) defaults() {
 // Submitter is what the web channel needs from intake.
 type Submitter interface {
 	Submit(ctx context.Context, s *intake.Submission) (intake.Receipt, error)
+	StatusByReceipt(ctx context.Context, typed string) (code, state string, err error)
+	EraseByReceipt(ctx context.Context, typed string) error
 }
 
 // Handler serves the web form.
@@ -111,6 +113,8 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.Handle("GET /report", Secure(http.HandlerFunc(h.form)))
 	mux.Handle("POST /report", Secure(cop.Handler(http.HandlerFunc(h.submit))))
 	mux.Handle("GET /report/done", Secure(http.HandlerFunc(h.confirmation)))
+	mux.Handle("GET /report/receipt", Secure(http.HandlerFunc(h.receiptForm)))
+	mux.Handle("POST /report/receipt", Secure(cop.Handler(http.HandlerFunc(h.receipt))))
 	static := http.FileServerFS(staticFS)
 	mux.Handle("GET /report/static/", Secure(http.StripPrefix("/report", static)))
 }
@@ -185,6 +189,7 @@ type page struct {
 	Countries []country
 	Error     string
 	Receipt   string
+	Notice    string
 	values    map[string]string
 }
 
@@ -557,4 +562,63 @@ func (h *Handler) confirmation(w http.ResponseWriter, r *http.Request) {
 	p.Receipt = e.receipt
 	p.Refresh = int(h.cfg.DoneRefresh / time.Second)
 	h.render(w, http.StatusOK, "done.html", p)
+}
+
+// receiptForm lets a visitor check or erase a report with its receipt code.
+func (h *Handler) receiptForm(w http.ResponseWriter, r *http.Request) {
+	lang := h.lang(r)
+	p := h.newPage(lang)
+	p.Token = h.makeToken(h.formCookie(w, r), crypto.Token(20))
+	h.render(w, http.StatusOK, "receipt.html", p)
+}
+
+func (h *Handler) receipt(w http.ResponseWriter, r *http.Request) {
+	lang := h.lang(r)
+	cookie := ""
+	if c, err := r.Cookie(h.cookieName()); err == nil {
+		cookie = c.Value
+	}
+	vals, _, err := h.readForm(w, r)
+	if err != nil {
+		h.renderError(w, r, lang, http.StatusBadRequest, "error.generic")
+		return
+	}
+	if _, err := h.checkToken(cookie, vals["token"]); err != nil && !errors.Is(err, errExpired) {
+		h.log.Info("receipt form refused", "reason", "token")
+		h.renderError(w, r, lang, http.StatusForbidden, "error.forbidden")
+		return
+	}
+	p := h.newPage(lang)
+	p.Token = h.makeToken(h.formCookie(w, r), crypto.Token(20))
+	status := http.StatusOK
+	switch vals["action"] {
+	case "delete":
+		if vals["confirm"] != "yes" {
+			p.Error, status = h.cat.T(lang, "receipt.need_confirm", nil), http.StatusBadRequest
+			break
+		}
+		err = h.svc.EraseByReceipt(r.Context(), vals["receipt"])
+		switch {
+		case err == nil:
+			h.log.Info("report erased at the sender's request", "channel", "web")
+			p.Notice = h.cat.T(lang, "receipt.deleted", nil)
+		case errors.Is(err, intake.ErrNotFound), errors.Is(err, intake.ErrBadReceipt):
+			p.Error, status = h.cat.T(lang, "receipt.not_found", nil), http.StatusNotFound
+		default:
+			h.log.Error("receipt erase failed", "error_kind", "store")
+			p.Error, status = h.cat.T(lang, "error.generic", nil), http.StatusServiceUnavailable
+		}
+	default:
+		code, state, err := h.svc.StatusByReceipt(r.Context(), vals["receipt"])
+		switch {
+		case err == nil:
+			p.Notice = code + " — " + h.cat.T(lang, "receipt.state", map[string]any{"State": h.cat.T(lang, intake.StatusWord(state), nil)})
+		case errors.Is(err, intake.ErrNotFound), errors.Is(err, intake.ErrBadReceipt):
+			p.Error, status = h.cat.T(lang, "receipt.not_found", nil), http.StatusNotFound
+		default:
+			h.log.Error("receipt lookup failed", "error_kind", "store")
+			p.Error, status = h.cat.T(lang, "error.generic", nil), http.StatusServiceUnavailable
+		}
+	}
+	h.render(w, status, "receipt.html", p)
 }

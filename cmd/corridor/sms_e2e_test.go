@@ -266,3 +266,71 @@ func TestSMSForgedReplayedAndConcurrent(t *testing.T) {
 		t.Errorf("STATUS after delete: %q", got)
 	}
 }
+
+// STATUS and DELETE with a receipt work from the web form too, for a
+// report that came by SMS.
+func TestReceiptFromTheWebForm(t *testing.T) {
+	d := smsDeployment(t)
+	p := d.phone("+34612345678")
+	for _, m := range []string{"hola", "español", "1", "0", "algo pasó " + canary(t), "LISTO", "0", "0", "2"} {
+		p.send(m)
+	}
+	rc := receiptRE.FindString(p.send("1"))
+	if rc == "" {
+		t.Fatal("no receipt")
+	}
+	c := d.client()
+	post := func(fields map[string]string) (int, string) {
+		resp, err := c.Get(d.url + "/report/receipt?lang=es")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		m := tokenRE.FindSubmatch(b)
+		if m == nil {
+			t.Fatalf("no token on the receipt page: %s", b)
+		}
+		fields["token"] = string(m[1])
+		form := url.Values{}
+		for k, v := range fields {
+			form.Set(k, v)
+		}
+		req, _ := http.NewRequest("POST", d.url+"/report/receipt?lang=es", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Sec-Fetch-Site", "same-origin")
+		resp, err = c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode, string(b)
+	}
+	if code, body := post(map[string]string{"receipt": strings.ToLower(rc), "action": "status"}); code != 200 || !strings.Contains(body, rc) || !strings.Contains(body, "Estado") {
+		t.Errorf("status by receipt: %d", code)
+	}
+	if code, _ := post(map[string]string{"receipt": rc, "action": "delete"}); code != 400 {
+		t.Errorf("delete without the confirmation box: %d, want 400", code)
+	}
+	if len(d.listJSON(d.modKey)) != 1 {
+		t.Fatal("an unconfirmed delete erased the report")
+	}
+	if code, body := post(map[string]string{"receipt": rc, "action": "delete", "confirm": "yes"}); code != 200 || !strings.Contains(body, "Se borró") {
+		t.Errorf("delete by receipt: %d", code)
+	}
+	if rs := d.listJSON(d.modKey); len(rs) != 0 {
+		t.Error("the report is still there after deleting it from the web form")
+	}
+	if code, _ := post(map[string]string{"receipt": rc, "action": "status"}); code != 404 {
+		t.Errorf("status after delete: %d, want 404", code)
+	}
+	if code, _ := post(map[string]string{"receipt": "nonsense", "action": "status"}); code != 404 {
+		t.Errorf("status of nonsense: %d, want 404", code)
+	}
+	// The erasure is audited, without content.
+	out := d.mustRun("audit", "verify", "--data", d.dir)
+	if !strings.Contains(out, "intact") {
+		t.Errorf("audit: %s", out)
+	}
+}
