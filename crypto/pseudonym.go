@@ -197,3 +197,11 @@ func (s *Secret) replyAEAD(channel, providerID string) (cipher.AEAD, error) {
 	}
 	return cipher.NewGCM(block)
 }
+
+// AuditKey keys the audit log's hash chain, so that the log cannot be
+// rewritten by someone who holds only the database.
+func (s *Secret) AuditKey() []byte { return s.mac("corridor/audit-chain/v1") }
+
+// RawHashKey keys the hash of each raw submission (DO-NO-HARM R17): a plain
+// hash stored in clear would let whoever knows a text confirm it was sent.
+func (s *Secret) RawHashKey() []byte { return s.mac("corridor/raw-hash/v1") }

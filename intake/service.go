@@ -2,6 +2,7 @@ package intake
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -227,7 +228,7 @@ func (s *Service) Submit(ctx context.Context, sub *Submission) (Receipt, error) 
 	if answers["contact"] == "yes" && sub.Address != "" {
 		cc.Contact = sub.Address
 	}
-	raw := sha256.New()
+	raw := hmac.New(sha256.New, s.Secret.RawHashKey())
 	for i, a := range sub.Attachments {
 		sum := sha256.Sum256(a.Data)
 		cc.Attachments = append(cc.Attachments, attachmentMeta{Seq: i + 1, Name: a.Name, ContentType: a.ContentType, SHA256: hex.EncodeToString(sum[:]), Size: len(a.Data)})

@@ -105,7 +105,7 @@ type NewReport struct {
 	State       string
 	Received    time.Time // stored at day precision
 	Pseudonym   string
-	RawSHA256   string // of the canonical raw submission (R17), hex
+	RawSHA256   string // HMAC-SHA256 (keyed by the secret) of the canonical raw submission (R17), hex
 	Consent     Consent
 	Entries     []Entry
 }

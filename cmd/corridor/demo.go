@@ -10,7 +10,6 @@ import (
 
 	"github.com/corridor-gateway/corridor/crypto"
 	"github.com/corridor-gateway/corridor/intake"
-	"github.com/corridor-gateway/corridor/intake/sqlite"
 	"github.com/corridor-gateway/corridor/moderation"
 )
 
@@ -66,7 +65,7 @@ func addDemoModerator(ctx context.Context, p paths, modPath string) error {
 	if err != nil {
 		return err
 	}
-	db, err := sqlite.Open(p.db())
+	db, err := openDB(p)
 	if err != nil {
 		return err
 	}

@@ -2,9 +2,11 @@ package main
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -527,5 +529,52 @@ func TestPassphraseIdentity(t *testing.T) {
 	d.env["CORRIDOR_PASSPHRASE"] = "wrong"
 	if _, stderr, code := d.run("report", "list", "--data", d.dir, "--identity", enc); code != 1 || !strings.Contains(stderr, "passphrase") {
 		t.Errorf("wrong passphrase: exit %d %s", code, stderr)
+	}
+}
+
+// A5: the audit chain is keyed by the deployment's secret: rewriting an
+// entry and recomputing the chain without the key is caught, naming it.
+func TestAuditVerifyCatchesRewrites(t *testing.T) {
+	d := newDeployment(t, deployOpts{})
+	c := d.client()
+	d.receipt(c, d.post(c, map[string]string{"token": d.formToken(c, "en"), "consent.read": "yes", "testimony": "x"}, nil))
+	d.listJSON(d.modKey) // audited decrypts
+	if out := d.mustRun("audit", "verify", "--data", d.dir); !strings.Contains(out, "intact") {
+		t.Fatalf("a fresh log does not verify: %s", out)
+	}
+	d.stop()
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(d.dir, "corridor.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	// Rewrite entry 2 and recompute every later hash, as someone holding
+	// only the database would (plain SHA-256; they lack the key).
+	rows, _ := db.Query("SELECT seq, time, actor, action, object FROM audit ORDER BY seq")
+	type ent struct {
+		seq                       int64
+		tm, actor, action, object string
+	}
+	var es []ent
+	for rows.Next() {
+		var e ent
+		rows.Scan(&e.seq, &e.tm, &e.actor, &e.action, &e.object)
+		es = append(es, e)
+	}
+	rows.Close()
+	if len(es) < 3 {
+		t.Fatalf("only %d audit entries", len(es))
+	}
+	es[1].object = "nothing to see"
+	prev := "corridor-audit-v1"
+	for _, e := range es {
+		h := sha256.Sum256([]byte(fmt.Sprintf("%d\x00%s\x00%s\x00%s\x00%s\x00%s", e.seq, prev, e.tm, e.actor, e.action, e.object)))
+		hx := hex.EncodeToString(h[:])
+		db.Exec("UPDATE audit SET object = ?, prev = ?, hash = ? WHERE seq = ?", e.object, prev, hx, e.seq)
+		prev = hx
+	}
+	_, stderr, code := d.run("audit", "verify", "--data", d.dir)
+	if code != 1 || !strings.Contains(stderr, "audit entry 1") {
+		t.Errorf("a rewritten log: exit %d, %q; want a failure naming the first entry that no longer matches", code, stderr)
 	}
 }

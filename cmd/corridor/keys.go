@@ -93,7 +93,7 @@ func initDeployment(ctx context.Context, p paths, org, keyType string) (string, 
 	if err := writeNewFile(p.config(), []byte(cfg), 0o600); err != nil {
 		return "", err
 	}
-	db, err := sqlite.Open(p.db())
+	db, err := openDB(p)
 	if err != nil {
 		return "", err
 	}
@@ -170,11 +170,26 @@ func openStore(p paths) (*Config, *sqlite.DB, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	db, err := sqlite.Open(p.db())
+	db, err := openDB(p)
 	if err != nil {
 		return nil, nil, err
 	}
 	return cfg, db, nil
+}
+
+// openDB opens the database with the audit chain keyed by the deployment's
+// secret.
+func openDB(p paths) (*sqlite.DB, error) {
+	sec, err := crypto.LoadSecret(p.secret())
+	if err != nil {
+		return nil, err
+	}
+	db, err := sqlite.Open(p.db())
+	if err != nil {
+		return nil, err
+	}
+	db.SetAuditKey(sec.AuditKey())
+	return db, nil
 }
 
 func validName(s string) bool {

@@ -75,6 +75,7 @@ func (m *Main) buildServer(ctx context.Context, p paths, role string) (*server, 
 	if err != nil {
 		return nil, nil, err
 	}
+	db.SetAuditKey(secret.AuditKey())
 	reg := metrics.New()
 	svc := &intake.Service{Flow: flow, Store: db, Secret: secret, Custodian: cust, Rules: cfg.Routes, Observer: reg}
 	if err := svc.CheckKeys(ctx); err != nil {

@@ -2,11 +2,13 @@ package sqlite
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"strings"
 	"time"
 )
@@ -17,13 +19,27 @@ import (
 
 const auditGenesis = "corridor-audit-v1"
 
-func auditHash(prev, tm, actor, action, object string, seq int64) string {
-	h := sha256.New()
+// auditHash chains an entry to the one before. With a key (the deployment's
+// secret, kept outside the database) it is an HMAC, so someone who can only
+// write the database cannot rewrite the log and recompute the chain.
+func auditHash(key []byte, prev, tm, actor, action, object string, seq int64) string {
+	var h hash.Hash
+	if len(key) > 0 {
+		h = hmac.New(sha256.New, key)
+	} else {
+		h = sha256.New()
+	}
 	fmt.Fprintf(h, "%d\x00%s\x00%s\x00%s\x00%s\x00%s", seq, prev, tm, actor, action, object)
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-func appendAudit(tx *sql.Tx, actor, action, object string) error {
+// SetAuditKey makes the audit chain keyed. Every process that writes or
+// verifies the log must set the same key.
+func (db *DB) SetAuditKey(key []byte) {
+	db.auditKey = append([]byte(nil), key...)
+}
+
+func (db *DB) appendAudit(tx *sql.Tx, actor, action, object string) error {
 	var seq int64
 	var prev string
 	err := tx.QueryRow("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").Scan(&seq, &prev)
@@ -36,13 +52,13 @@ func appendAudit(tx *sql.Tx, actor, action, object string) error {
 	actor = actorName(actor)
 	tm := time.Now().UTC().Format(time.RFC3339)
 	_, err = tx.Exec("INSERT INTO audit (seq, time, actor, action, object, prev, hash) VALUES (?,?,?,?,?,?,?)",
-		seq, tm, actor, action, object, prev, auditHash(prev, tm, actor, action, object, seq))
+		seq, tm, actor, action, object, prev, auditHash(db.auditKey, prev, tm, actor, action, object, seq))
 	return err
 }
 
 // Audit appends one entry.
 func (db *DB) Audit(ctx context.Context, actor, action, object string) error {
-	return db.exec(ctx, func(tx *sql.Tx) error { return appendAudit(tx, actor, action, object) })
+	return db.exec(ctx, func(tx *sql.Tx) error { return db.appendAudit(tx, actor, action, object) })
 }
 
 // AuditEntry is one line of the log.
@@ -71,7 +87,7 @@ func (db *DB) VerifyAudit(ctx context.Context) (int, error) {
 		if seq != want {
 			return n, fmt.Errorf("audit entry %d is missing", want)
 		}
-		if p != prev || auditHash(p, tm, actor, action, object, seq) != h {
+		if p != prev || !hmac.Equal([]byte(auditHash(db.auditKey, p, tm, actor, action, object, seq)), []byte(h)) {
 			return n, fmt.Errorf("audit entry %d was changed", seq)
 		}
 		prev, want = h, want+1
@@ -119,7 +135,7 @@ func (db *DB) AuditMany(ctx context.Context, actor, action string, objects []str
 	}
 	return db.exec(ctx, func(tx *sql.Tx) error {
 		for _, o := range objects {
-			if err := appendAudit(tx, actor, action, o); err != nil {
+			if err := db.appendAudit(tx, actor, action, o); err != nil {
 				return err
 			}
 		}

@@ -70,7 +70,7 @@ func (db *DB) CommitTurn(ctx context.Context, t *intake.Turn) error {
 			if _, err := tx.Exec("DELETE FROM reports WHERE id = ?", id); err != nil {
 				return err
 			}
-			if err := appendAudit(tx, t.Actor, "erase", id+" subject-request"); err != nil {
+			if err := db.appendAudit(tx, t.Actor, "erase", id+" subject-request"); err != nil {
 				return err
 			}
 		}

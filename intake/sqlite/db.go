@@ -29,6 +29,8 @@ type DB struct {
 	closed sync.Once
 	mu     sync.RWMutex // guards ops against send-after-close
 	shut   bool
+	// auditKey keys the audit chain (SetAuditKey).
+	auditKey []byte
 }
 
 type op struct {

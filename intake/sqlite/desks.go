@@ -27,7 +27,7 @@ func (db *DB) AddDesk(ctx context.Context, name, keyID, recipient string, wraps 
 		if err := insertKey(tx, name, keyID, recipient, wraps, day); err != nil {
 			return err
 		}
-		return appendAudit(tx, actor, "desk.add", name+" key "+keyID)
+		return db.appendAudit(tx, actor, "desk.add", name+" key "+keyID)
 	})
 }
 
@@ -56,7 +56,7 @@ func (db *DB) RotateDesk(ctx context.Context, desk, keyID, recipient string, wra
 		if err := insertKey(tx, desk, keyID, recipient, wraps, time.Now().UTC().Format("2006-01-02")); err != nil {
 			return err
 		}
-		return appendAudit(tx, actor, "desk.rotate", desk+" key "+keyID)
+		return db.appendAudit(tx, actor, "desk.rotate", desk+" key "+keyID)
 	})
 }
 
@@ -70,7 +70,7 @@ func (db *DB) AddWraps(ctx context.Context, member string, wraps map[string][]by
 				}
 				return err
 			}
-			if err := appendAudit(tx, actor, "desk.member.add", "key "+keyID); err != nil {
+			if err := db.appendAudit(tx, actor, "desk.member.add", "key "+keyID); err != nil {
 				return err
 			}
 		}

@@ -154,7 +154,7 @@ func (db *DB) DeleteReport(ctx context.Context, id, actor, reason string) error 
 		if n, _ := res.RowsAffected(); n == 0 {
 			return intake.ErrNotFound
 		}
-		return appendAudit(tx, actor, "erase", id+" "+reason)
+		return db.appendAudit(tx, actor, "erase", id+" "+reason)
 	})
 }
 
