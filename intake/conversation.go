@@ -16,6 +16,7 @@ type Inbound struct {
 	Choice     string       // a button's option id (Telegram), instead of Text
 	Media      []Attachment // fetched from the provider
 	MediaError string       // "too_large" or "failed" when a media item could not be taken
+	Location   string       // a shared location "lat,lon": sealed raw for the custodian only
 	Hints      []string     // language hints: used in memory for the menu order only
 	Tag        string       // routing tag (deep-link payload), plain
 }

@@ -342,6 +342,15 @@ func (b *turnBuilder) ensureReport(topic string) error {
 // seal adds one answer: the redacted value for the desk, the raw value (and
 // the contact address, if given for contact) for the custodian.
 func (b *turnBuilder) seal(st Step, value string, contact bool) error {
+	deskVal := value
+	if st.Redact || st.Kind == KindText {
+		deskVal, _ = Redact(value)
+	}
+	return b.sealPair(st, deskVal, value, contact)
+}
+
+// sealPair seals deskVal for the desk and raw for the custodian.
+func (b *turnBuilder) sealPair(st Step, deskVal, value string, contact bool) error {
 	topic := ""
 	if st.Routes {
 		topic = value
@@ -356,10 +365,6 @@ func (b *turnBuilder) seal(st Step, value string, contact bool) error {
 		b.turn.SetTopic = topic
 	}
 	t0 := time.Now()
-	deskVal := value
-	if st.Redact || st.Kind == KindText {
-		deskVal, _ = Redact(value)
-	}
 	seq := b.sess.NextSeq
 	dp, _ := json.Marshal(answerPayload{Step: st.ID, Value: deskVal})
 	ca := custodianAnswer{Step: st.ID, Value: []byte(value), Channel: b.in.Channel, Tag: b.in.Tag}
@@ -650,7 +655,7 @@ func (r *Runner) compute(ctx context.Context, in *Inbound, old *Session, now tim
 			}
 			return next()
 		}
-		if strings.TrimSpace(in.Text) == "" && len(in.Media) == 0 {
+		if strings.TrimSpace(in.Text) == "" && len(in.Media) == 0 && in.Location == "" {
 			if in.MediaError != "" {
 				return keep(text("sms.media_"+mediaErr(in.MediaError), nil))
 			}
@@ -666,6 +671,13 @@ func (r *Runner) compute(ctx context.Context, in *Inbound, old *Session, now tim
 		}
 		if err := b.sealMedia(st); err != nil {
 			return nil, Reply{}, err
+		}
+		if in.Location != "" {
+			// A shared location is raw for the custodian only; the desk
+			// sees that one was shared.
+			if err := b.sealPair(st, "[GPS]", "geo:"+in.Location, false); err != nil {
+				return nil, Reply{}, err
+			}
 		}
 		if in.MediaError != "" {
 			return keep(text("sms.media_"+mediaErr(in.MediaError), nil))

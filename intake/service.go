@@ -365,3 +365,37 @@ func (s *Service) EraseByReceipt(ctx context.Context, typed string) error {
 	}
 	return rs.DeleteReport(ctx, m.ID, "sender", "subject-request")
 }
+
+// QuarantineStore keeps updates a channel could not handle.
+type QuarantineStore interface {
+	Quarantine(ctx context.Context, idemKey []byte, id string, blob []byte, day time.Time) error
+}
+
+// Quarantine seals a delivery the channel could not handle (an unknown
+// kind, an oversize field) to the custodian, once per provider id, so it is
+// neither lost nor able to block the sender's later messages.
+func (s *Service) Quarantine(ctx context.Context, channel, providerID string, raw []byte) error {
+	qs, ok := s.Store.(QuarantineStore)
+	if !ok {
+		return errors.New("this store cannot quarantine")
+	}
+	if s.Custodian == nil {
+		return errors.New("no custodian key set is configured")
+	}
+	id := "q_" + crypto.NewID()
+	blob, err := crypto.Seal(s.Custodian.Recipients, id, "quarantine", raw)
+	if err != nil {
+		return err
+	}
+	err = qs.Quarantine(ctx, s.Secret.IdempotencyKey(channel, providerID), id, blob, s.now())
+	if errors.Is(err, ErrDuplicate) {
+		s.observer().Intake(channel, "duplicate")
+		return nil
+	}
+	if err != nil {
+		s.observer().Intake(channel, "error")
+		return err
+	}
+	s.observer().Intake(channel, "quarantined")
+	return nil
+}

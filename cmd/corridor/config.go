@@ -25,6 +25,14 @@ type Config struct {
 	Web                WebConfig     `toml:"web"`
 	Conversations      ConvConfig    `toml:"conversations"`
 	Twilio             TwilioConfig  `toml:"twilio"`
+	Telegram           TelegramConf  `toml:"telegram"`
+}
+
+// TelegramConf configures the Telegram channel (its secrets come from the
+// environment).
+type TelegramConf struct {
+	Mode      string `toml:"mode"` // "webhook" or "polling"
+	MaxFileMB int    `toml:"max_file_mb"`
 }
 
 // ConvConfig configures SMS, WhatsApp and Telegram conversations.
@@ -81,6 +89,12 @@ redact_provider_copy = true
 # Hosts a media URL may redirect to after the Twilio API host (its media CDN).
 media_hosts = []
 max_media_mb = 5
+
+[telegram]
+# On when TELEGRAM_BOT_TOKEN is set. "webhook" needs a public URL and
+# TELEGRAM_WEBHOOK_SECRET; "polling" works behind NAT (a kiosk laptop).
+mode = "webhook"
+max_file_mb = 10
 
 # Routing: the first rule whose non-empty fields all match picks the desk;
 # everything else goes to the desk "default".

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/corridor-gateway/corridor/channels/telegram"
 	"github.com/corridor-gateway/corridor/channels/twilio"
 	"github.com/corridor-gateway/corridor/channels/web"
 	"github.com/corridor-gateway/corridor/crypto"
@@ -33,6 +34,7 @@ func (m *Main) cmdServe(ctx context.Context, args []string) error {
 // server is a running gateway, built from the data dir.
 type server struct {
 	runner  *intake.Runner
+	poll    *telegram.Handler // long polling, when configured
 	db      *sqlite.DB
 	handler http.Handler
 	log     *slog.Logger
@@ -83,6 +85,7 @@ func (m *Main) buildServer(ctx context.Context, p paths, role string) (*server, 
 		return nil, nil, err
 	}
 	mux := http.NewServeMux()
+	var srvPoll *telegram.Handler
 	idle := time.Duration(cfg.Conversations.IdleMinutes) * time.Minute
 	runner := &intake.Runner{Svc: svc, Store: db, Text: cat, Org: cfg.Organisation, Idle: idle,
 		MoreURL: func(lang string) string {
@@ -107,6 +110,38 @@ func (m *Main) buildServer(ctx context.Context, p paths, role string) (*server, 
 		}
 		tw.Register(mux)
 		log.Info("twilio channel on")
+	}
+	if role != "moderation" && m.Getenv("TELEGRAM_BOT_TOKEN") != "" {
+		tg, err := telegram.New(telegram.Config{
+			Token:         m.Getenv("TELEGRAM_BOT_TOKEN"),
+			WebhookSecret: m.Getenv("TELEGRAM_WEBHOOK_SECRET"),
+			APIURL:        m.Getenv("TELEGRAM_API_URL"),
+			PublicURL:     strings.TrimRight(cfg.PublicURL, "/"),
+			MaxFile:       int64(cfg.Telegram.MaxFileMB) << 20,
+		}, runner, svc, log)
+		if err != nil {
+			db.Close()
+			return nil, nil, err
+		}
+		switch cfg.Telegram.Mode {
+		case "", "webhook":
+			if m.Getenv("TELEGRAM_WEBHOOK_SECRET") == "" {
+				db.Close()
+				return nil, nil, errors.New("the Telegram webhook needs TELEGRAM_WEBHOOK_SECRET (or set [telegram] mode = \"polling\")")
+			}
+			tg.Register(mux)
+			if cfg.PublicURL != "" {
+				if err := tg.SetWebhook(ctx); err != nil {
+					log.Warn("telegram webhook not registered", "error_kind", "provider")
+				}
+			}
+		case "polling":
+			srvPoll = tg
+		default:
+			db.Close()
+			return nil, nil, fmt.Errorf("[telegram] mode must be webhook or polling, not %q", cfg.Telegram.Mode)
+		}
+		log.Info("telegram channel on", "mode", cfg.Telegram.Mode)
 	}
 	if role != "moderation" {
 		w := web.New(web.Config{
@@ -140,7 +175,7 @@ func (m *Main) buildServer(ctx context.Context, p paths, role string) (*server, 
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 		reg.WriteTo(w)
 	})
-	return &server{db: db, handler: recoverer(log, mux), log: log, runner: runner}, cfg, nil
+	return &server{db: db, handler: recoverer(log, mux), log: log, runner: runner, poll: srvPoll}, cfg, nil
 }
 
 // expireSessions ends idle conversations once a minute.
@@ -209,6 +244,14 @@ func (m *Main) serve(ctx context.Context, p paths, listen, role string) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	go s.expireSessions(ctx)
+	pollDone := make(chan struct{})
+	pctx, stopPoll := context.WithCancel(ctx)
+	defer stopPoll()
+	if s.poll != nil {
+		go func() { defer close(pollDone); s.poll.Poll(pctx) }()
+	} else {
+		close(pollDone)
+	}
 	select {
 	case err := <-errc:
 		return err
@@ -217,6 +260,8 @@ func (m *Main) serve(ctx context.Context, p paths, listen, role string) error {
 	// Finish in-flight requests (and so their commits), then close the store.
 	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	stopPoll()
+	<-pollDone
 	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		s.log.Warn("shutdown did not finish in time")
 	}

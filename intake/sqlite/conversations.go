@@ -156,3 +156,19 @@ func (db *DB) ReportDesk(ctx context.Context, reportID string) (intake.Desk, err
 	}
 	return d, err
 }
+
+// Quarantine stores a sealed delivery once per idempotency key.
+func (db *DB) Quarantine(ctx context.Context, idemKey []byte, id string, blob []byte, day time.Time) error {
+	return db.exec(ctx, func(tx *sql.Tx) error {
+		var one int
+		err := tx.QueryRow("SELECT 1 FROM quarantine WHERE idem_key = ?", idemKey).Scan(&one)
+		if err == nil {
+			return intake.ErrDuplicate
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		_, err = tx.Exec("INSERT INTO quarantine (idem_key, id, day, blob) VALUES (?,?,?,?)", idemKey, id, day.UTC().Format("2006-01-02"), blob)
+		return err
+	})
+}
