@@ -184,8 +184,35 @@ func (c *Catalog) T(tag, id string, data map[string]any) (text string) {
 	return id
 }
 
+// TN is T for a message with plural forms: count picks the CLDR form of
+// the language, and is available to the text as {{.Count}}.
+func (c *Catalog) TN(tag, id string, count int, data map[string]any) (text string) {
+	defer func() {
+		if recover() != nil {
+			text = id
+		}
+	}()
+	d := map[string]any{"Count": count}
+	for k, v := range data {
+		d[k] = v
+	}
+	if t, ok := c.lookup(tag); ok && t != sourceTag {
+		if s, err := c.localizeN(t, id, d, count); err == nil {
+			return s
+		}
+	}
+	if s, err := c.localizeN(sourceTag, id, d, count); err == nil {
+		return s
+	}
+	return id
+}
+
 func (c *Catalog) localize(tag, id string, data map[string]any) (string, error) {
-	cfg := &goi18n.LocalizeConfig{MessageID: id}
+	return c.localizeN(tag, id, data, nil)
+}
+
+func (c *Catalog) localizeN(tag, id string, data map[string]any, count any) (string, error) {
+	cfg := &goi18n.LocalizeConfig{MessageID: id, PluralCount: count}
 	if data != nil {
 		cfg.TemplateData = data
 	}

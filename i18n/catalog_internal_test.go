@@ -60,9 +60,11 @@ func TestRTLTableCoversArabicScripts(t *testing.T) {
 			t.Errorf("rtlTags[%q] = false", tag)
 		}
 	}
+	// Exactly the languages written in Arabic script (shared/domain/languages.csv).
+	arabicScript := map[string]bool{"ar": true, "fa": true, "fa-AF": true, "ps": true, "ckb": true, "ur": true}
 	for tag := range languageNames {
-		if _, ok := rtlTags[tag]; ok != (tag == "ar") {
-			t.Errorf("rtlTags[%q] = %v", tag, ok)
+		if rtlTags[tag] != arabicScript[tag] {
+			t.Errorf("rtlTags[%q] = %v", tag, rtlTags[tag])
 		}
 	}
 }

@@ -39,11 +39,21 @@ func hasLocalizedKeywords(id string) bool {
 var placeholderRE = regexp.MustCompile(`\{\{[^{}]*\}\}`)
 
 type localeFile struct {
-	tag    string
-	path   string
-	raw    []byte
-	values map[string]string
+	tag     string
+	path    string
+	raw     []byte
+	values  map[string]string
+	plurals map[string]map[string]string // id -> CLDR form -> text
 }
+
+// consoleLanguages are the languages of the moderation console: its
+// strings (mod.*) are required there and nowhere else.
+var consoleLanguages = map[string]bool{"en": true, "fr": true, "es": true, "ar": true}
+
+func isConsole(id string) bool { return strings.HasPrefix(id, "mod.") }
+
+// required reports whether a language must have message id.
+func required(tag, id string) bool { return !isConsole(id) || consoleLanguages[tag] }
 
 func loadFiles(t *testing.T) map[string]localeFile {
 	t.Helper()
@@ -65,16 +75,27 @@ func loadFiles(t *testing.T) map[string]localeFile {
 			t.Fatalf("%s: %v", p, err)
 		}
 		values := map[string]string{}
+		plurals := map[string]map[string]string{}
 		for id, v := range m {
-			s, ok := v.(string)
-			if !ok {
-				t.Errorf("%s: %q is %T, want a plain string", p, id, v)
-				continue
+			switch v := v.(type) {
+			case string:
+				values[id] = v
+			case map[string]any:
+				forms := map[string]string{}
+				for form, text := range v {
+					s, ok := text.(string)
+					if !ok {
+						t.Errorf("%s: %q form %q is %T, want a string", p, id, form, text)
+					}
+					forms[form] = s
+				}
+				plurals[id] = forms
+			default:
+				t.Errorf("%s: %q is %T, want a string or a table of plural forms", p, id, v)
 			}
-			values[id] = s
 		}
 		tag := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(p), "active."), ".toml")
-		files[tag] = localeFile{tag: tag, path: p, raw: raw, values: values}
+		files[tag] = localeFile{tag: tag, path: p, raw: raw, values: values, plurals: plurals}
 	}
 	if _, ok := files["en"]; !ok {
 		t.Fatal("no active.en.toml")
@@ -132,13 +153,23 @@ func TestSameIDsAsEnglish(t *testing.T) {
 	for tag, f := range files {
 		t.Run(tag, func(t *testing.T) {
 			for id := range en {
-				if _, ok := f.values[id]; !ok {
+				if _, ok := f.values[id]; !ok && required(tag, id) {
 					t.Errorf("%s: missing %q", f.path, id)
 				}
 			}
 			for id := range f.values {
 				if _, ok := en[id]; !ok {
-					t.Errorf("%s: extra id %q (not in English)", f.path, id)
+					t.Errorf("%s: extra id %q (not in English, or not a plain string there)", f.path, id)
+				}
+			}
+			for id := range files["en"].plurals {
+				if _, ok := f.plurals[id]; !ok && required(tag, id) {
+					t.Errorf("%s: missing plural message %q", f.path, id)
+				}
+			}
+			for id := range f.plurals {
+				if _, ok := files["en"].plurals[id]; !ok {
+					t.Errorf("%s: extra plural message %q", f.path, id)
 				}
 			}
 		})
@@ -147,7 +178,11 @@ func TestSameIDsAsEnglish(t *testing.T) {
 
 func TestIDsMatchEnglishFile(t *testing.T) {
 	var want []string
-	for id := range loadFiles(t)["en"].values {
+	en := loadFiles(t)["en"]
+	for id := range en.values {
+		want = append(want, id)
+	}
+	for id := range en.plurals {
 		want = append(want, id)
 	}
 	sort.Strings(want)

@@ -12,10 +12,48 @@ type Language struct {
 // may have a locale file. A locale file whose tag is missing here makes New
 // fail, so that no language is shown without its own name.
 var languageNames = map[string]struct{ Name, English string }{
-	"en": {"English", "English"},
-	"fr": {"Français", "French"},
-	"es": {"Español", "Spanish"},
-	"ar": {"العربية", "Arabic"},
+	"en":    {"English", "English"},
+	"ar":    {"العربية", "Arabic"},
+	"fr":    {"Français", "French"},
+	"es":    {"Español", "Spanish"},
+	"pt":    {"Português", "Portuguese"},
+	"ht":    {"Kreyòl ayisyen", "Haitian Creole"},
+	"ti":    {"ትግርኛ", "Tigrinya"},
+	"am":    {"አማርኛ", "Amharic"},
+	"om":    {"Afaan Oromoo", "Oromo"},
+	"so":    {"Soomaali", "Somali"},
+	"sw":    {"Kiswahili", "Swahili"},
+	"ps":    {"پښتو", "Pashto"},
+	"fa-AF": {"دری", "Dari"},
+	"fa":    {"فارسی", "Persian"},
+	"ckb":   {"کوردیی ناوەندی", "Central Kurdish (Sorani)"},
+	"kmr":   {"Kurmancî", "Northern Kurdish (Kurmanji)"},
+	"ur":    {"اردو", "Urdu"},
+	"bn":    {"বাংলা", "Bengali"},
+	"ne":    {"नेपाली", "Nepali"},
+	"hi":    {"हिन्दी", "Hindi"},
+	"ml":    {"മലയാളം", "Malayalam"},
+	"tl":    {"Tagalog", "Tagalog"},
+	"my":    {"မြန်မာ", "Burmese"},
+	"uk":    {"Українська", "Ukrainian"},
+	"ru":    {"Русский", "Russian"},
+	"wo":    {"Wolof", "Wolof"},
+	"ff":    {"Pulaar", "Fula (Pulaar)"},
+	"tr":    {"Türkçe", "Turkish"},
+	"zh":    {"中文", "Chinese (Mandarin)"},
+}
+
+// aliases maps tags that people's devices and phones send to the tag of our
+// locale file, where the standard matcher would guess wrong or not at all.
+// Dari is Persian as written in Afghanistan; "ku" usually means Kurmanji.
+var aliases = map[string]string{
+	"prs": "fa-AF", "fa-af": "fa-AF", "fa-ir": "fa", "pes": "fa",
+	"ckb-iq": "ckb", "ckb-ir": "ckb", "ku-arab": "ckb", "sdh": "ckb",
+	"ku": "kmr", "ku-latn": "kmr", "ku-tr": "kmr", "kmr-tr": "kmr",
+	"fil": "tl", "fil-ph": "tl", "tl-ph": "tl",
+	"zh-cn": "zh", "zh-hans": "zh", "zh-sg": "zh", "cmn": "zh",
+	"fuc": "ff", "fuf": "ff", "ff-latn": "ff", "ff-sn": "ff",
+	"npi": "ne", "swh": "sw", "gaz": "om", "hat": "ht",
 }
 
 // rtlTags lists the tags written right to left.

@@ -51,6 +51,9 @@ func (c *Catalog) Match(hints ...string) (tag string, ok bool) {
 	// language as the wanted tag, and that base must be stated, not guessed
 	// from a script or region ("und-EG" does not say Arabic).
 	for _, w := range want {
+		if tag, ok := c.alias(w); ok {
+			return tag, true
+		}
 		wb, conf := w.Base()
 		if conf != language.Exact {
 			continue
@@ -63,6 +66,26 @@ func (c *Catalog) Match(hints ...string) (tag string, ok bool) {
 			continue
 		}
 		return c.langs[i].Tag, true
+	}
+	return "", false
+}
+
+// alias resolves a wanted tag through the alias table: the whole tag, then
+// its language and script, then its language and region.
+func (c *Catalog) alias(w language.Tag) (string, bool) {
+	b, _ := w.Base()
+	cands := []string{strings.ToLower(w.String())}
+	if s, conf := w.Script(); conf == language.Exact {
+		cands = append(cands, strings.ToLower(b.String()+"-"+s.String()))
+	}
+	if r, conf := w.Region(); conf == language.Exact {
+		cands = append(cands, strings.ToLower(b.String()+"-"+r.String()))
+	}
+	cands = append(cands, strings.ToLower(b.String()))
+	for _, cand := range cands {
+		if t, ok := aliases[cand]; ok && c.Has(t) {
+			return t, true
+		}
 	}
 	return "", false
 }

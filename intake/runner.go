@@ -141,17 +141,21 @@ func (r *Runner) label(lang, id string) string {
 	return r.t(lang, id, nil)
 }
 
-// languageMenu lists our languages, the ones the hints suggest first; the
-// sender always chooses.
-func (r *Runner) languageMenu(hints []string) []MenuItem {
+// LanguagePage is how many languages one menu page lists, so that the
+// menu fits a phone; "0" shows the next page.
+const LanguagePage = 8
+
+// languageMenu lists our languages, the ones the hints suggest first, a
+// page at a time; the sender always chooses.
+func (r *Runner) languageMenu(hints []string, page int) []MenuItem {
 	langs := r.Text.Languages()
-	var first []i18n.Language
+	var order []i18n.Language
 	seen := map[string]bool{}
 	for _, h := range hints {
 		if tag, ok := r.Text.Match(h); ok && !seen[tag] {
 			for _, l := range langs {
 				if l.Tag == tag {
-					first = append(first, l)
+					order = append(order, l)
 					seen[tag] = true
 				}
 			}
@@ -159,14 +163,32 @@ func (r *Runner) languageMenu(hints []string) []MenuItem {
 	}
 	for _, l := range langs {
 		if !seen[l.Tag] {
-			first = append(first, l)
+			order = append(order, l)
 		}
 	}
-	menu := make([]MenuItem, len(first))
-	for i, l := range first {
-		menu[i] = MenuItem{Num: strconv.Itoa(i + 1), ID: l.Tag, Label: l.Name}
+	pages := (len(order) + LanguagePage - 1) / LanguagePage
+	if page < 0 || page >= pages {
+		page = 0
+	}
+	part := order[page*LanguagePage : min(len(order), (page+1)*LanguagePage)]
+	menu := make([]MenuItem, 0, len(part)+1)
+	for i, l := range part {
+		menu = append(menu, MenuItem{Num: strconv.Itoa(i + 1), ID: l.Tag, Label: l.Name})
+	}
+	if pages > 1 {
+		menu = append(menu, MenuItem{Num: "0", ID: "more", Label: r.t("en", "sms.lang.more", nil)})
 	}
 	return menu
+}
+
+// stepPage splits a stored step into its id and menu page ("language:2").
+func stepPage(step string) (string, int) {
+	id, p, ok := strings.Cut(step, ":")
+	if !ok {
+		return step, 0
+	}
+	n, _ := strconv.Atoi(p)
+	return id, n
 }
 
 func (r *Runner) menu(lang string, st Step) []MenuItem {
@@ -191,7 +213,12 @@ func (r *Runner) menu(lang string, st Step) []MenuItem {
 func (r *Runner) prompt(sess *Session, st Step, hints []string) Reply {
 	lang := sess.Language
 	if st.Kind == KindLanguage {
-		return Reply{Language: "en", Text: r.t("en", "sms.lang", nil), Menu: r.languageMenu(hints)}
+		_, page := stepPage(sess.Step)
+		l := lang
+		if l == "" {
+			l = "en"
+		}
+		return Reply{Language: l, Text: r.t(l, "sms.lang", nil), Menu: r.languageMenu(hints, page)}
 	}
 	id := "sms." + st.ID
 	text := r.t(lang, id, r.data(lang))
@@ -593,7 +620,8 @@ func (r *Runner) compute(ctx context.Context, in *Inbound, old *Session, now tim
 		sess.Step = steps[0].ID
 		return keep(r.prompt(&sess, steps[0], in.Hints))
 	}
-	i := r.stepIndex(sess.Step)
+	stepID, page := stepPage(sess.Step)
+	i := r.stepIndex(stepID)
 	if i < 0 {
 		sess.Step = steps[0].ID
 		return keep(r.prompt(&sess, steps[0], in.Hints))
@@ -619,8 +647,13 @@ func (r *Runner) compute(ctx context.Context, in *Inbound, old *Session, now tim
 
 	switch st.Kind {
 	case KindLanguage:
-		menu := r.languageMenu(in.Hints)
+		menu := r.languageMenu(in.Hints, page)
 		m, ok := pick(menu, in)
+		if ok && m.ID == "more" {
+			pages := (len(r.Text.Languages()) + LanguagePage - 1) / LanguagePage
+			sess.Step = st.ID + ":" + strconv.Itoa((page+1)%pages)
+			return keep(r.prompt(&sess, st, in.Hints))
+		}
 		if !ok {
 			if tag, ok2 := r.Text.Match(strings.TrimSpace(in.Text)); ok2 && len(in.Text) <= 16 {
 				m, ok = MenuItem{ID: tag}, true

@@ -1123,50 +1123,68 @@ func TestRunnerIdempotent(t *testing.T) {
 			t.Errorf("%d entries stored for one message", got-before)
 		}
 	})
+	// 20 messages of one sender at the same moment (a burst of forwarded
+	// WhatsApp messages, a Telegram album), three bursts in a row: every
+	// one is taken, sealed and acknowledged.
 	t.Run("concurrent-distinct-parts", func(t *testing.T) {
 		e := rtNewEnv(t)
 		e.advance(t, rtAddr, "en", "testimony")
 		before := e.entries(t)
-		const n = 20
-		var wg sync.WaitGroup
-		errs := make([]error, n)
-		reps := make([]intake.Reply, n)
-		for i := range n {
-			in := e.msg(intake.ChannelSMS, rtAddr, fmt.Sprintf("part %02d of the account", i))
-			wg.Go(func() {
-				var dup bool
-				reps[i], dup, errs[i] = e.r.Handle(ctx, in)
-				if dup && errs[i] == nil {
-					errs[i] = fmt.Errorf("a distinct message was taken as a duplicate")
+		const n, bursts = 20, 3
+		var want []string
+		failed := 0
+		for b := range bursts {
+			var wg sync.WaitGroup
+			errs := make([]error, n)
+			reps := make([]intake.Reply, n)
+			gate := make(chan struct{})
+			for i := range n {
+				part := fmt.Sprintf("burst %d part %02d of the account", b, i)
+				want = append(want, part)
+				in := e.msg(intake.ChannelSMS, rtAddr, part)
+				wg.Go(func() {
+					<-gate
+					var dup bool
+					reps[i], dup, errs[i] = e.r.Handle(ctx, in)
+					if dup && errs[i] == nil {
+						errs[i] = fmt.Errorf("a distinct message was taken as a duplicate")
+					}
+				})
+			}
+			close(gate)
+			wg.Wait()
+			for i, err := range errs {
+				if err != nil {
+					failed++
+					t.Errorf("BUG: burst %d message %d of one sender failed: %v (Runner.Handle gives up after 10 ErrConflict retries, with no backoff; the message is not stored and the provider gets an error)", b, i, err)
+				} else if reps[i].Text != e.text("en", "sms.testimony.ack") {
+					t.Errorf("burst %d message %d: %q", b, i, reps[i].Text)
 				}
-			})
-		}
-		wg.Wait()
-		for i, err := range errs {
-			if err != nil {
-				t.Errorf("message %d: %v", i, err)
-			} else if reps[i].Text != e.text("en", "sms.testimony.ack") {
-				t.Errorf("message %d: %q", i, reps[i].Text)
 			}
 		}
-		if got := e.entries(t); got != before+n {
-			t.Errorf("%d entries stored for %d messages", got-before, n)
+		total := n * bursts
+		if got := e.entries(t); got != before+total {
+			t.Errorf("%d entries stored for %d messages (%d failed)", got-before, total, failed)
 		}
 		rs := e.modReports(t)
 		if len(rs) != 1 {
 			t.Fatalf("%d reports", len(rs))
 		}
 		lines := strings.Split(rs[0].Copy.Answers["testimony"], "\n")
-		if len(lines) != n {
-			t.Errorf("testimony has %d parts, want %d", len(lines), n)
+		if len(lines) != total {
+			t.Errorf("testimony has %d parts, want %d", len(lines), total)
 		}
-		for i := range n {
-			if !slices.Contains(lines, fmt.Sprintf("part %02d of the account", i)) {
-				t.Errorf("part %d is missing from the testimony", i)
+		missing := 0
+		for _, p := range want {
+			if !slices.Contains(lines, p) {
+				missing++
 			}
 		}
-		if s := e.session(t, intake.ChannelSMS, rtAddr); s == nil || s.NextSeq != 1+n {
-			t.Errorf("session after the burst: %+v", s)
+		if missing > 0 {
+			t.Errorf("%d parts are missing from the testimony", missing)
+		}
+		if s := e.session(t, intake.ChannelSMS, rtAddr); s == nil || s.NextSeq != 1+total-failed {
+			t.Errorf("session after the bursts: %+v", s)
 		}
 	})
 }
@@ -1291,6 +1309,7 @@ func TestRunnerRepliesFitSMS(t *testing.T) {
 				e.send(t, d, m)
 			}
 			seen := map[string]bool{}
+			worst, worstEnc, worstText := 0, sms.Encoding(""), ""
 			for _, rep := range e.replies {
 				if rep.Silent {
 					continue
@@ -1301,6 +1320,9 @@ func TestRunnerRepliesFitSMS(t *testing.T) {
 				}
 				seen[out] = true
 				enc, segs := sms.Measure(out)
+				if segs > worst {
+					worst, worstEnc, worstText = segs, enc, out
+				}
 				if segs > 4 {
 					t.Errorf("%s reply costs %d %s segments (%d chars), budget 4:\n%s", l.Tag, segs, enc, len([]rune(out)), out)
 				}
@@ -1308,6 +1330,7 @@ func TestRunnerRepliesFitSMS(t *testing.T) {
 			if len(seen) < 20 {
 				t.Errorf("only %d distinct replies measured", len(seen))
 			}
+			t.Logf("%s: %d distinct replies, longest %d %s segments (%d chars): %.40q", l.Tag, len(seen), worst, worstEnc, len([]rune(worstText)), worstText)
 		})
 	}
 }

@@ -229,6 +229,9 @@ func signatureMatrix(t *testing.T, e *env) {
 			if !ok {
 				msg := fmt.Sprintf("status %d (body %q), want %d", res.Code, res.Body, c.want)
 				if c.bug != "" {
+					if e.sweep {
+						t.Skip("known BUG, reported by TestSignatureMatrix: " + msg)
+					}
 					msg = "BUG: " + c.bug + ": " + msg
 				}
 				t.Fatal(msg)

@@ -1,0 +1,62 @@
+package twilio_test
+
+import (
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/corridor-gateway/corridor/channels/twilio"
+)
+
+// benchTestimony is a ~300-byte testimony message.
+var benchTestimony = strings.TrimSpace(strings.Repeat("We were held in a warehouse near the port for nine days without water. ", 5))[:300]
+
+// BenchmarkWebhook is a signed webhook carrying a testimony message, end to
+// end through the HTTP handler: signature check, conversation step, two
+// age seals, group commit (SQLite, synchronous=FULL), TwiML. One sender per
+// parallel goroutine, each already at the testimony step; every iteration
+// is a new MessageSid.
+func BenchmarkWebhook(b *testing.B) {
+	e := newEnv(b, nil)
+	// The handler's log goes nowhere, as in production at info level.
+	h, err := twilio.New(e.cfg, e.runner, e.db, e.secret, nil, slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	if err != nil {
+		b.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	h.Register(mux)
+	senders := make([]string, 4*runtime.GOMAXPROCS(0))
+	for i := range senders {
+		senders[i] = e.newNumber()
+		e.toTestimony(senders[i])
+	}
+	var next atomic.Int64
+	var failed atomic.Int64
+	b.SetBytes(int64(len(benchTestimony)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		from := senders[int(next.Add(1)-1)%len(senders)]
+		for pb.Next() {
+			form := smsForm(from, e.newSID(), benchTestimony)
+			r := request(hookPath, form.Encode(), sign(testAuthToken, testPublicURL+hookPath, form))
+			rec := httptest.NewRecorder()
+			mux.ServeHTTP(rec, r)
+			if rec.Code != 200 || !strings.Contains(rec.Body.String(), "Received") {
+				failed.Add(1)
+			}
+		}
+	})
+	b.StopTimer()
+	if n := failed.Load(); n > 0 {
+		b.Fatalf("%d webhooks failed", n)
+	}
+	if b.Elapsed() > 0 {
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "webhooks/s")
+	}
+}
