@@ -1124,13 +1124,13 @@ func TestRunnerIdempotent(t *testing.T) {
 		}
 	})
 	// 20 messages of one sender at the same moment (a burst of forwarded
-	// WhatsApp messages, a Telegram album), three bursts in a row: every
+	// WhatsApp messages, a Telegram album), ten bursts in a row: every
 	// one is taken, sealed and acknowledged.
 	t.Run("concurrent-distinct-parts", func(t *testing.T) {
 		e := rtNewEnv(t)
 		e.advance(t, rtAddr, "en", "testimony")
 		before := e.entries(t)
-		const n, bursts = 20, 3
+		const n, bursts = 20, 10
 		var want []string
 		failed := 0
 		for b := range bursts {

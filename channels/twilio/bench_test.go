@@ -1,6 +1,7 @@
 package twilio_test
 
 import (
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -22,6 +23,12 @@ var benchTestimony = strings.TrimSpace(strings.Repeat("We were held in a warehou
 // parallel goroutine, each already at the testimony step; every iteration
 // is a new MessageSid.
 func BenchmarkWebhook(b *testing.B) {
+	for _, p := range []int{1, 8, 32} {
+		b.Run(fmt.Sprintf("senders=%dxGOMAXPROCS", p), func(b *testing.B) { benchWebhook(b, p) })
+	}
+}
+
+func benchWebhook(b *testing.B, parallelism int) {
 	e := newEnv(b, nil)
 	// The handler's log goes nowhere, as in production at info level.
 	h, err := twilio.New(e.cfg, e.runner, e.db, e.secret, nil, slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelWarn})))
@@ -30,7 +37,7 @@ func BenchmarkWebhook(b *testing.B) {
 	}
 	mux := http.NewServeMux()
 	h.Register(mux)
-	senders := make([]string, 4*runtime.GOMAXPROCS(0))
+	senders := make([]string, parallelism*runtime.GOMAXPROCS(0))
 	for i := range senders {
 		senders[i] = e.newNumber()
 		e.toTestimony(senders[i])
@@ -39,6 +46,7 @@ func BenchmarkWebhook(b *testing.B) {
 	var failed atomic.Int64
 	b.SetBytes(int64(len(benchTestimony)))
 	b.ReportAllocs()
+	b.SetParallelism(parallelism)
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		from := senders[int(next.Add(1)-1)%len(senders)]
