@@ -62,7 +62,8 @@ func newCatalog(fsys fs.FS, dir string) (*Catalog, error) {
 		base := path.Base(name)
 		tag := strings.TrimSuffix(strings.TrimPrefix(base, filePrefix), fileExtension)
 		parsed, err := language.Parse(tag)
-		if err != nil || parsed == language.Und || parsed.String() != tag {
+		standIn, hasStandIn := bundleTags[tag]
+		if err != nil || parsed == language.Und || (parsed.String() != tag && !hasStandIn) {
 			return nil, fmt.Errorf("i18n: %s: %q is not a canonical language tag", name, tag)
 		}
 		info, ok := languageNames[tag]
@@ -76,18 +77,27 @@ func newCatalog(fsys fs.FS, dir string) (*Catalog, error) {
 		if err != nil {
 			return nil, fmt.Errorf("i18n: read %s: %w", name, err)
 		}
-		mf, err := bundle.ParseMessageFileBytes(buf, base)
-		if err != nil {
-			return nil, fmt.Errorf("i18n: parse %s: %w", name, err)
+		var msgs []*goi18n.Message
+		if hasStandIn {
+			msgs, err = bundle.ParseMessageBytes(language.MustParse(standIn), buf, toml.Unmarshal)
+			if err != nil {
+				return nil, fmt.Errorf("i18n: parse %s: %w", name, err)
+			}
+		} else {
+			mf, err := bundle.ParseMessageFileBytes(buf, base)
+			if err != nil {
+				return nil, fmt.Errorf("i18n: parse %s: %w", name, err)
+			}
+			if mf.Tag == language.Und || mf.Tag.String() != tag {
+				return nil, fmt.Errorf("i18n: %s loaded as %q, want %q", name, mf.Tag, tag)
+			}
+			msgs = mf.Messages
 		}
-		if mf.Tag == language.Und || mf.Tag.String() != tag {
-			return nil, fmt.Errorf("i18n: %s loaded as %q, want %q", name, mf.Tag, tag)
-		}
-		if len(mf.Messages) == 0 {
+		if len(msgs) == 0 {
 			return nil, fmt.Errorf("i18n: %s has no messages", name)
 		}
 		if tag == sourceTag {
-			for _, m := range mf.Messages {
+			for _, m := range msgs {
 				c.ids = append(c.ids, m.ID)
 			}
 		}
@@ -118,7 +128,11 @@ func newCatalog(fsys fs.FS, dir string) (*Catalog, error) {
 		supported[i] = language.MustParse(l.Tag)
 		// Each localizer asks for exactly one loaded tag, so go-i18n's own
 		// matcher always picks that tag and never guesses.
-		c.localizers[l.Tag] = goi18n.NewLocalizer(bundle, l.Tag)
+		bt := l.Tag
+		if st, ok := bundleTags[l.Tag]; ok {
+			bt = st
+		}
+		c.localizers[l.Tag] = goi18n.NewLocalizer(bundle, bt)
 	}
 	c.supported = supported
 	c.matcher = language.NewMatcher(supported)

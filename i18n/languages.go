@@ -43,6 +43,14 @@ var languageNames = map[string]struct{ Name, English string }{
 	"zh":    {"中文", "Chinese (Mandarin)"},
 }
 
+// bundleTags are the tags under which go-i18n holds a language it cannot
+// take under its own tag: "tl" is written "fil" once canonical, and go-i18n
+// has no plural rule for Kurmanji or Haitian Creole, so their messages are
+// held under a tag with the same CLDR rule (Kurdish "ku": one/other; Malay
+// "ms": other only, as Haitian counts). Our tag stays the language's own, and
+// no stand-in is itself a language we ship.
+var bundleTags = map[string]string{"tl": "fil", "kmr": "ku", "ht": "ms"}
+
 // aliases maps tags that people's devices and phones send to the tag of our
 // locale file, where the standard matcher would guess wrong or not at all.
 // Dari is Persian as written in Afghanistan; "ku" usually means Kurmanji.
@@ -50,7 +58,7 @@ var aliases = map[string]string{
 	"prs": "fa-AF", "fa-af": "fa-AF", "fa-ir": "fa", "pes": "fa",
 	"ckb-iq": "ckb", "ckb-ir": "ckb", "ku-arab": "ckb", "sdh": "ckb",
 	"ku": "kmr", "ku-latn": "kmr", "ku-tr": "kmr", "kmr-tr": "kmr",
-	"fil": "tl", "fil-ph": "tl", "tl-ph": "tl",
+	"fil": "tl", "fil-ph": "tl", "tl-ph": "tl", "tl": "tl",
 	"zh-cn": "zh", "zh-hans": "zh", "zh-sg": "zh", "cmn": "zh",
 	"fuc": "ff", "fuf": "ff", "ff-latn": "ff", "ff-sn": "ff",
 	"npi": "ne", "swh": "sw", "gaz": "om", "hat": "ht",
