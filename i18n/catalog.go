@@ -234,7 +234,11 @@ func (c *Catalog) localizeN(tag, id string, data map[string]any, count any) (str
 	if err != nil {
 		return "", err
 	}
-	if got.String() != tag {
+	want := tag
+	if st, ok := bundleTags[tag]; ok {
+		want = st
+	}
+	if got.String() != want {
 		return "", fmt.Errorf("i18n: %q came from %q, not %q", id, got, tag)
 	}
 	return s, nil
