@@ -122,7 +122,9 @@ func TestNoFileLoadsAsUnd(t *testing.T) {
 			if mf.Tag == language.Und {
 				t.Fatalf("%s loads as und", f.path)
 			}
-			if mf.Tag.String() != tag {
+			// "tl" is canonically "fil": the catalog holds it under that
+			// stand-in (bundleTags) and keeps "tl" as our tag.
+			if mf.Tag.String() != tag && !(tag == "tl" && mf.Tag.String() == "fil") {
 				t.Fatalf("%s loads as %q, want %q", f.path, mf.Tag, tag)
 			}
 		})

@@ -119,6 +119,13 @@ func (r *Runner) keyword(lang, text string) (keyword, string) {
 	if k == kwStatus && arg == "" {
 		return kwNone, ""
 	}
+	if arg != "" {
+		// "Status of the camp was..." is testimony, not a command: only
+		// something shaped like a receipt makes STATUS/DELETE a keyword.
+		if _, ok := crypto.NormalizeReceipt(arg); !ok {
+			return kwNone, ""
+		}
+	}
 	return k, arg
 }
 
