@@ -62,8 +62,8 @@ var kwIDs = map[string]keyword{"kw.stop": kwStop, "kw.help": kwHelp, "kw.lang": 
 var englishKW = map[string]keyword{"STOP": kwStop, "HELP": kwHelp, "LANG": kwLang, "LANGUAGE": kwLang, "DELETE": kwDelete, "STATUS": kwStatus, "DONE": kwDone, "SKIP": kwSkip}
 
 // fold prepares typed words for comparison: case, surrounding punctuation,
-// Arabic diacritics and the alef, teh marbuta and alef maqsura variants that
-// phone keyboards mix up.
+// Arabic diacritics, and the letter variants that Arabic and Persian phone
+// keyboards mix up (alef forms, teh marbuta, yeh and kaf).
 func fold(s string) string {
 	s = strings.TrimFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsPunct(r) })
 	return strings.Map(func(r rune) rune {
@@ -74,8 +74,10 @@ func fold(s string) string {
 			return 'ا'
 		case r == 'ة':
 			return 'ه'
-		case r == 'ى':
+		case r == 'ى' || r == 'ی' || r == 'ې': // alef maqsura; Persian and Pashto yeh
 			return 'ي'
+		case r == 'ک': // Persian keheh: Arabic keyboards type kaf
+			return 'ك'
 		}
 		return unicode.ToUpper(r)
 	}, s)

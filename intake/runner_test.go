@@ -143,9 +143,20 @@ func (e *rtEnv) record(rep intake.Reply) {
 	}
 }
 
+// rtHandle is Runner.Handle with a panic turned into an error, so that one
+// panic fails its test instead of the whole test binary.
+func rtHandle(r *intake.Runner, in *intake.Inbound) (rep intake.Reply, dup bool, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("BUG: Handle panicked: %v", p)
+		}
+	}()
+	return r.Handle(context.Background(), in)
+}
+
 func (e *rtEnv) handle(t testing.TB, in *intake.Inbound) intake.Reply {
 	t.Helper()
-	rep, dup, err := e.r.Handle(context.Background(), in)
+	rep, dup, err := rtHandle(e.r, in)
 	if err != nil {
 		t.Fatalf("Handle(%s %q): %v", in.Channel, rtShort(in.Text), err)
 	}
@@ -283,16 +294,39 @@ func (e *rtEnv) deskPlain(t testing.TB, m intake.ReportMeta) [][]byte {
 	return out
 }
 
-// langNum is the number of a language in the menu shown without hints.
-func (e *rtEnv) langNum(t testing.TB, tag string) string {
+// chooseLang answers the language menu rep (just shown to addr) with the
+// number of tag, paging on with "0" while tag is not on the page shown. It
+// returns the reply to the choice.
+func (e *rtEnv) chooseLang(t testing.TB, addr string, rep intake.Reply, tag string, hints ...string) intake.Reply {
 	t.Helper()
-	for i, l := range e.cat.Languages() {
-		if l.Tag == tag {
-			return strconv.Itoa(i + 1)
+	for range len(e.cat.Languages())/intake.LanguagePage + 1 {
+		if n := rtMenuNum(rep, tag); n != "" {
+			return e.send(t, addr, n, hints...)
+		}
+		rep = e.send(t, addr, "0", hints...)
+	}
+	t.Fatalf("language %q is on no page of the language menu", tag)
+	return rep
+}
+
+// rtMenuNum is the number of option id in a reply's menu, "" if absent.
+func rtMenuNum(rep intake.Reply, id string) string {
+	for _, m := range rep.Menu {
+		if m.ID == id {
+			return m.Num
 		}
 	}
-	t.Fatalf("no language %q", tag)
 	return ""
+}
+
+// rtArabicIndic writes ASCII digits as Arabic-Indic digits.
+func rtArabicIndic(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' {
+			return '٠' + (r - '0')
+		}
+		return r
+	}, s)
 }
 
 // rtTargets are the points advance can stop at, in flow order;
@@ -305,14 +339,16 @@ var rtTargets = []string{"language", "consent", "topic", "testimony", "testimony
 // (the target step's prompt).
 func (e *rtEnv) advance(t testing.TB, addr, lang, target string) intake.Reply {
 	t.Helper()
-	script := []string{"hello", e.langNum(t, lang), "1", "4", rtPartEN2, "DONE", "1", "LY", "2"}
 	n := slices.Index(rtTargets, target)
 	if n < 0 {
 		t.Fatalf("unknown target %q", target)
 	}
-	var rep intake.Reply
-	for _, m := range script[:n+1] {
-		rep = e.send(t, addr, m)
+	rep := e.send(t, addr, "hello")
+	if n > 0 {
+		rep = e.chooseLang(t, addr, rep, lang)
+		for _, m := range []string{"1", "4", rtPartEN2, "DONE", "1", "LY", "2"}[:n-1] {
+			rep = e.send(t, addr, m)
+		}
 	}
 	if got, want := e.step(t, addr), strings.TrimSuffix(target, "+"); got != want {
 		t.Fatalf("advance to %s: session is at %q", target, got)
@@ -320,16 +356,33 @@ func (e *rtEnv) advance(t testing.TB, addr, lang, target string) intake.Reply {
 	return rep
 }
 
-func (e *rtEnv) isLanguageMenu(rep intake.Reply) bool {
-	if rep.Text != e.text("en", "sms.lang") || len(rep.Menu) != len(e.cat.Languages()) {
+// isLanguageMenu reports whether rep is the first page of the language
+// menu, asked in lang: one page of distinct languages of ours, and "0" for
+// more when they do not fit one page.
+func (e *rtEnv) isLanguageMenu(rep intake.Reply, lang string) bool {
+	all := e.cat.Languages()
+	if rep.Text != e.text(lang, "sms.lang") || rep.Language != lang {
 		return false
 	}
-	for _, l := range e.cat.Languages() {
-		if !slices.ContainsFunc(rep.Menu, func(m intake.MenuItem) bool { return m.ID == l.Tag && m.Label == l.Name }) {
+	seen := map[string]bool{}
+	more := 0
+	for i, m := range rep.Menu {
+		if m.ID == "more" {
+			more++
+			if m.Num != "0" || m.Label == "" {
+				return false
+			}
+			continue
+		}
+		if m.Num != strconv.Itoa(i+1) || seen[m.ID] || !slices.ContainsFunc(all, func(l i18n.Language) bool { return l.Tag == m.ID && l.Name == m.Label }) {
 			return false
 		}
+		seen[m.ID] = true
 	}
-	return true
+	if len(seen) != min(len(all), intake.LanguagePage) {
+		return false
+	}
+	return (more == 1) == (len(all) > intake.LanguagePage) && more <= 1
 }
 
 // filesContain reports which files under dir hold needle in clear.
@@ -377,17 +430,17 @@ func TestRunnerConversations(t *testing.T) {
 		scopes                      []string
 	}{
 		{name: "en/numbers-and-words", lang: "en",
-			turns: []rtTurn{{"1", "sms.consent"}, {"2", "sms.topic"}, {"Detention", "sms.testimony"},
+			turns: []rtTurn{{"#", "sms.consent"}, {"2", "sms.topic"}, {"Detention", "sms.testimony"},
 				{rtPartEN1, "sms.testimony.ack"}, {rtPartEN2, "sms.testimony.ack"}, {"done", "sms.when"},
 				{"2025-10", "sms.where"}, {"Libya", "sms.contact"}, {"Yes", "sms.confirm"}, {"1", "sms.done"}},
 			topic: "DET", when: "2025-10", where: "LBY", contact: "yes", scopes: []string{"read", "share"}},
-		{name: "fr/words-and-FINI", lang: "fr",
+		{name: "fr/words-and-FINI", lang: "fr", hints: []string{"fr-FR"},
 			turns: []rtTurn{{"Français", "sms.consent"}, {"1", "sms.topic"}, {"violences", "sms.testimony"},
 				{frPart1, "sms.testimony.ack"}, {"AIDE", "sms.help"}, {frPart2, "sms.testimony.ack"}, {"FINI", "sms.when"},
 				{"Ce mois-ci", "sms.where"}, {"Libye", "sms.contact"}, {"Oui", "sms.confirm"}, {"Envoyer", "sms.done"}},
 			topic: "VIOL", when: "recent", where: "LBY", contact: "yes", scopes: []string{"read"}},
 		{name: "fr/english-keywords", lang: "fr",
-			turns: []rtTurn{{"4", "sms.consent"}, {"Oui, des modérateurs peuvent le lire", "sms.topic"}, {"4", "sms.testimony"},
+			turns: []rtTurn{{"#", "sms.consent"}, {"Oui, des modérateurs peuvent le lire", "sms.topic"}, {"4", "sms.testimony"},
 				{frPart1, "sms.testimony.ack"}, {"HELP", "sms.help"}, {frPart2, "sms.testimony.ack"}, {"DONE", "sms.when"},
 				{"SKIP", "sms.where"}, {"LY", "sms.contact"}, {"Non", "sms.confirm"}, {"1", "sms.done"}},
 			topic: "DET", where: "LBY", contact: "no", scopes: []string{"read"}},
@@ -397,12 +450,12 @@ func TestRunnerConversations(t *testing.T) {
 				{"SALTAR", "sms.where"}, {"Libia", "sms.contact"}, {"No", "sms.confirm"}, {"1", "sms.done"}},
 			topic: "DET", where: "LBY", contact: "no", scopes: []string{"read", "share"}},
 		{name: "es/english-keywords", lang: "es",
-			turns: []rtTurn{{"3", "sms.consent"}, {"1", "sms.topic"}, {"0", "sms.testimony"},
+			turns: []rtTurn{{"#", "sms.consent"}, {"1", "sms.topic"}, {"0", "sms.testimony"},
 				{esPart1, "sms.testimony.ack"}, {"HELP", "sms.help"}, {esPart2, "sms.testimony.ack"}, {"DONE", "sms.when"},
 				{"1", "sms.where"}, {"SKIP", "sms.contact"}, {"Sí", "sms.confirm"}, {"Enviar", "sms.done"}},
 			when: "recent", contact: "yes", scopes: []string{"read"}},
 		{name: "ar/arabic-indic-digits-and-tm", lang: "ar",
-			turns: []rtTurn{{"٢", "sms.consent"}, {"١", "sms.topic"}, {"٥", "sms.testimony"},
+			turns: []rtTurn{{"#٠", "sms.consent"}, {"١", "sms.topic"}, {"٥", "sms.testimony"},
 				{arPart1, "sms.testimony.ack"}, {"مساعدة", "sms.help"}, {arPart2, "sms.testimony.ack"}, {"تم", "sms.when"},
 				{"٣", "sms.where"}, {"ليبيا", "sms.contact"}, {"نعم", "sms.confirm"}, {"١", "sms.done"}},
 			topic: "VIOL", when: "year", where: "LBY", contact: "yes", scopes: []string{"read"}},
@@ -416,13 +469,32 @@ func TestRunnerConversations(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			e := rtNewEnv(t)
 			rep := e.send(t, rtAddr, first, c.hints...)
-			if !e.isLanguageMenu(rep) {
+			if !e.isLanguageMenu(rep, "en") {
 				t.Fatalf("first reply is not the language menu: %+v", rep)
 			}
 			var parts []string
 			topicChosen := false
 			receipt := ""
 			for i, tu := range c.turns {
+				// "#" is the number the menu just shown gives the case's
+				// language; "#٠" the same in Arabic-Indic digits.
+				switch tu.in {
+				case "#", "#٠":
+					for p := 0; rtMenuNum(rep, c.lang) == "" && rtMenuNum(rep, "more") != "" && p < len(e.cat.Languages()); p++ {
+						rep = e.send(t, rtAddr, "0", c.hints...)
+						if rep.Text != e.text("en", "sms.lang") {
+							t.Fatalf("page %d of the language menu: %+v", p+2, rep)
+						}
+					}
+					n := rtMenuNum(rep, c.lang)
+					if n == "" {
+						t.Fatalf("%s is on no page of the language menu", c.lang)
+					}
+					if tu.in == "#٠" {
+						n = rtArabicIndic(n)
+					}
+					tu.in = n
+				}
 				rep = e.send(t, rtAddr, tu.in, c.hints...)
 				if rep.Language != c.lang {
 					t.Errorf("turn %d (%q): reply language %q, want %q", i, tu.in, rep.Language, c.lang)
@@ -599,7 +671,7 @@ func TestRunnerDeclineConsent(t *testing.T) {
 			if n := e.entries(t); n != 0 {
 				t.Errorf("%d entries stored after declining", n)
 			}
-			if rep := e.send(t, rtAddr, "hello again"); !e.isLanguageMenu(rep) {
+			if rep := e.send(t, rtAddr, "hello again"); !e.isLanguageMenu(rep, "en") {
 				t.Errorf("the next message does not start anew: %+v", rep)
 			}
 		})
@@ -648,7 +720,7 @@ func TestRunnerStop(t *testing.T) {
 					t.Errorf("moderator sees %d reports", len(rs))
 				}
 			}
-			if rep := e.send(t, rtAddr, "hello"); !e.isLanguageMenu(rep) {
+			if rep := e.send(t, rtAddr, "hello"); !e.isLanguageMenu(rep, "en") {
 				t.Errorf("after STOP the next message gets %+v, want the language menu", rep)
 			}
 			if got := e.step(t, rtAddr); got != "language" {
@@ -700,13 +772,13 @@ func TestRunnerLang(t *testing.T) {
 		e := rtNewEnv(t)
 		e.advance(t, rtAddr, "en", "when")
 		rep := e.send(t, rtAddr, "LANG")
-		if !e.isLanguageMenu(rep) {
+		if !e.isLanguageMenu(rep, "en") {
 			t.Fatalf("LANG reply %+v", rep)
 		}
 		if got := e.step(t, rtAddr); got != "language" {
 			t.Fatalf("session at %q after LANG", got)
 		}
-		rep = e.send(t, rtAddr, "Français")
+		rep = e.chooseLang(t, rtAddr, rep, "fr")
 		if rep.Language != "fr" || rep.Text != e.text("fr", "sms.topic") {
 			t.Fatalf("after choosing French: %+v, want the topic question in French", rep)
 		}
@@ -735,10 +807,11 @@ func TestRunnerLang(t *testing.T) {
 		t.Run(c.lang+"/"+c.word, func(t *testing.T) {
 			e := rtNewEnv(t)
 			e.advance(t, rtAddr, c.lang, "where")
-			if rep := e.send(t, rtAddr, c.word); !e.isLanguageMenu(rep) {
-				t.Fatalf("%s reply %+v", c.word, rep)
+			rep := e.send(t, rtAddr, c.word)
+			if !e.isLanguageMenu(rep, c.lang) {
+				t.Fatalf("%s reply %+v, want the language menu asked in %s", c.word, rep, c.lang)
 			}
-			rep := e.send(t, rtAddr, e.langNum(t, "en"))
+			rep = e.chooseLang(t, rtAddr, rep, "en")
 			if rep.Language != "en" || rep.Text != e.text("en", "sms.topic") {
 				t.Fatalf("after choosing English: %+v", rep)
 			}
@@ -747,10 +820,11 @@ func TestRunnerLang(t *testing.T) {
 	t.Run("before-consent-asks-consent", func(t *testing.T) {
 		e := rtNewEnv(t)
 		e.advance(t, rtAddr, "en", "consent")
-		if rep := e.send(t, rtAddr, "LANG"); !e.isLanguageMenu(rep) {
+		rep := e.send(t, rtAddr, "LANG")
+		if !e.isLanguageMenu(rep, "en") {
 			t.Fatalf("LANG reply %+v", rep)
 		}
-		rep := e.send(t, rtAddr, "٢")
+		rep = e.send(t, rtAddr, rtArabicIndic(rtMenuNum(rep, "ar")))
 		if rep.Language != "ar" || rep.Text != e.text("ar", "sms.consent") || len(rep.Menu) != 3 {
 			t.Fatalf("after LANG before consent: %+v, want the consent text in Arabic", rep)
 		}
@@ -794,7 +868,7 @@ func TestRunnerDelete(t *testing.T) {
 					t.Errorf("no erase tombstone in the audit log")
 				}
 			}
-			if rep := e.send(t, rtAddr, "hello"); !e.isLanguageMenu(rep) {
+			if rep := e.send(t, rtAddr, "hello"); !e.isLanguageMenu(rep, "en") {
 				t.Errorf("after DELETE: %+v", rep)
 			}
 		})
@@ -986,6 +1060,32 @@ func TestRunnerMonthAnswer(t *testing.T) {
 	}
 }
 
+// TestRunnerCountryEveryLanguage: at the where-step a country's name is
+// looked up in the sender's language and in English, in every language we
+// have; an unknown name gets the hint.
+func TestRunnerCountryEveryLanguage(t *testing.T) {
+	cat, err := i18n.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range cat.Languages() {
+		t.Run(l.Tag, func(t *testing.T) {
+			t.Parallel()
+			e := rtNewEnv(t)
+			e.advance(t, rtAddr, l.Tag, "where")
+			for _, c := range []struct{ in, want string }{{"Atlantis", "sms.bad_country"}, {"Libya", "sms.contact"}} {
+				rep, _, err := rtHandle(e.r, e.msg(intake.ChannelSMS, rtAddr, c.in))
+				if err != nil {
+					t.Fatalf("%q at the where step in %s: %v", c.in, l.Tag, err)
+				}
+				if rep.Text != e.text(l.Tag, c.want) {
+					t.Errorf("%q -> %q, want %s", c.in, rep.Text, c.want)
+				}
+			}
+		})
+	}
+}
+
 // TestRunnerSessionExpiry: after Idle without a message the next message
 // starts over; the sealed part stays as an incomplete report.
 func TestRunnerSessionExpiry(t *testing.T) {
@@ -1001,7 +1101,7 @@ func TestRunnerSessionExpiry(t *testing.T) {
 	e.advance(t, "+21699000001", "en", "consent") // a third sender, fresh
 
 	rep := e.send(t, rtAddr, "DONE")
-	if !e.isLanguageMenu(rep) {
+	if !e.isLanguageMenu(rep, "en") {
 		t.Fatalf("after expiry: %+v, want the language menu", rep)
 	}
 	ms := e.metas(t)
@@ -1123,96 +1223,154 @@ func TestRunnerIdempotent(t *testing.T) {
 			t.Errorf("%d entries stored for one message", got-before)
 		}
 	})
-	// 20 messages of one sender at the same moment (a burst of forwarded
-	// WhatsApp messages, a Telegram album), ten bursts in a row: every
-	// one is taken, sealed and acknowledged.
-	t.Run("concurrent-distinct-parts", func(t *testing.T) {
-		e := rtNewEnv(t)
-		e.advance(t, rtAddr, "en", "testimony")
-		before := e.entries(t)
-		const n, bursts = 20, 10
-		var want []string
-		failed := 0
-		for b := range bursts {
-			var wg sync.WaitGroup
-			errs := make([]error, n)
-			reps := make([]intake.Reply, n)
-			gate := make(chan struct{})
-			for i := range n {
-				part := fmt.Sprintf("burst %d part %02d of the account", b, i)
-				want = append(want, part)
-				in := e.msg(intake.ChannelSMS, rtAddr, part)
-				wg.Go(func() {
-					<-gate
-					var dup bool
-					reps[i], dup, errs[i] = e.r.Handle(ctx, in)
-					if dup && errs[i] == nil {
-						errs[i] = fmt.Errorf("a distinct message was taken as a duplicate")
-					}
-				})
-			}
-			close(gate)
-			wg.Wait()
-			for i, err := range errs {
-				if err != nil {
-					failed++
-					t.Errorf("BUG: burst %d message %d of one sender failed: %v (Runner.Handle gives up after 10 ErrConflict retries, with no backoff; the message is not stored and the provider gets an error)", b, i, err)
-				} else if reps[i].Text != e.text("en", "sms.testimony.ack") {
-					t.Errorf("burst %d message %d: %q", b, i, reps[i].Text)
+}
+
+// TestRunnerConcurrentSender: 20 messages of one sender at the same moment (a burst of forwarded
+// WhatsApp messages, a Telegram album), ten bursts in a row: every
+// one is taken, sealed and acknowledged.
+func TestRunnerConcurrentSender(t *testing.T) {
+	ctx := context.Background()
+	e := rtNewEnv(t)
+	e.advance(t, rtAddr, "en", "testimony")
+	before := e.entries(t)
+	const n, bursts = 20, 10
+	var want []string
+	failed, firstErr := 0, error(nil)
+	for b := range bursts {
+		var wg sync.WaitGroup
+		errs := make([]error, n)
+		reps := make([]intake.Reply, n)
+		gate := make(chan struct{})
+		for i := range n {
+			part := fmt.Sprintf("burst %d part %02d of the account", b, i)
+			want = append(want, part)
+			in := e.msg(intake.ChannelSMS, rtAddr, part)
+			wg.Go(func() {
+				<-gate
+				var dup bool
+				reps[i], dup, errs[i] = e.r.Handle(ctx, in)
+				if dup && errs[i] == nil {
+					errs[i] = fmt.Errorf("a distinct message was taken as a duplicate")
 				}
+			})
+		}
+		close(gate)
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				failed++
+				if firstErr == nil {
+					firstErr = err
+				}
+			} else if reps[i].Text != e.text("en", "sms.testimony.ack") {
+				t.Errorf("burst %d message %d: %q", b, i, reps[i].Text)
 			}
 		}
-		total := n * bursts
-		if got := e.entries(t); got != before+total {
-			t.Errorf("%d entries stored for %d messages (%d failed)", got-before, total, failed)
+	}
+	total := n * bursts
+	if failed > 0 {
+		t.Errorf("BUG: %d of %d messages (%d bursts of %d from one sender) failed with %q: Runner.Handle gives up after 10 ErrConflict retries "+
+			"with no backoff, so under a burst a message is not stored and the channel answers with an error", failed, total, bursts, n, firstErr)
+	}
+	if got := e.entries(t); got != before+total {
+		t.Errorf("%d entries stored for %d messages (%d failed)", got-before, total, failed)
+	}
+	rs := e.modReports(t)
+	if len(rs) != 1 {
+		t.Fatalf("%d reports", len(rs))
+	}
+	lines := strings.Split(rs[0].Copy.Answers["testimony"], "\n")
+	if len(lines) != total {
+		t.Errorf("testimony has %d parts, want %d", len(lines), total)
+	}
+	missing := 0
+	for _, p := range want {
+		if !slices.Contains(lines, p) {
+			missing++
 		}
-		rs := e.modReports(t)
-		if len(rs) != 1 {
-			t.Fatalf("%d reports", len(rs))
+	}
+	if missing > 0 {
+		t.Errorf("%d parts are missing from the testimony", missing)
+	}
+	if s := e.session(t, intake.ChannelSMS, rtAddr); s == nil || s.NextSeq != 1+total-failed {
+		t.Errorf("session after the bursts: %+v", s)
+	}
+}
+
+// TestRunnerButtons: a Telegram sender answers menus with buttons (option
+// ids); a stale button from an earlier menu is refused like a wrong answer.
+func TestRunnerButtons(t *testing.T) {
+	e := rtNewEnv(t)
+	const chat = "555000111"
+	press := func(choice string) intake.Reply {
+		t.Helper()
+		in := e.msg(intake.ChannelTelegram, chat, "")
+		in.Choice = choice
+		return e.handle(t, in)
+	}
+	say := func(text string) intake.Reply {
+		t.Helper()
+		return e.handle(t, e.msg(intake.ChannelTelegram, chat, text))
+	}
+	say("/start")
+	for _, c := range []struct{ choice, text, want string }{
+		{"es", "", "sms.consent"}, {"share", "", "sms.topic"}, {"BORDER", "", "sms.testimony"},
+		{"", rtPartEN1, "sms.testimony.ack"}, {"", "LISTO", "sms.when"},
+		{"LIFE", "", "sms.bad_choice"}, {"months", "", "sms.where"},
+		{"", "Libia", "sms.contact"}, {"yes", "", "sms.confirm"}, {"send", "", "sms.done"},
+	} {
+		var rep intake.Reply
+		if c.choice != "" {
+			rep = press(c.choice)
+		} else {
+			rep = say(c.text)
 		}
-		lines := strings.Split(rs[0].Copy.Answers["testimony"], "\n")
-		if len(lines) != total {
-			t.Errorf("testimony has %d parts, want %d", len(lines), total)
+		want := e.text("es", c.want)
+		if c.want == "sms.done" {
+			want = e.cat.T("es", "sms.done", map[string]any{"Receipt": rtReceiptRe.FindString(rep.Text)})
 		}
-		missing := 0
-		for _, p := range want {
-			if !slices.Contains(lines, p) {
-				missing++
-			}
+		if rep.Text != want {
+			t.Fatalf("%q/%q -> %q, want %s", c.choice, c.text, rep.Text, c.want)
 		}
-		if missing > 0 {
-			t.Errorf("%d parts are missing from the testimony", missing)
+	}
+	rs := e.modReports(t)
+	if len(rs) != 1 {
+		t.Fatalf("%d reports", len(rs))
+	}
+	r := rs[0]
+	if r.Meta.Channel != intake.ChannelTelegram || r.Meta.Language != "es" || r.Meta.Topic != "BORDER" || r.Meta.State != intake.StateNew {
+		t.Errorf("meta %+v", r.Meta)
+	}
+	if r.Copy.Answers["when"] != "months" || r.Copy.Answers["contact"] != "yes" || len(r.Copy.Answers) != 5 {
+		t.Errorf("answers %v", r.Copy.Answers)
+	}
+	for _, a := range e.custodian(t, r.Meta.ID) {
+		if (a.Step == "contact") != (a.Contact == chat) {
+			t.Errorf("custodian %s contact_address %q", a.Step, a.Contact)
 		}
-		if s := e.session(t, intake.ChannelSMS, rtAddr); s == nil || s.NextSeq != 1+total-failed {
-			t.Errorf("session after the bursts: %+v", s)
-		}
-	})
+	}
 }
 
 // TestRunnerLanguageMenu: a likely language first from the hints, never
-// assumed; every language always listed.
+// assumed; every language listed, a page at a time.
 func TestRunnerLanguageMenu(t *testing.T) {
 	e := rtNewEnv(t)
+	all := e.cat.Languages()
 	for i, c := range []struct {
 		hints []string
 		first string
 	}{
-		{nil, "en"}, {[]string{"ar"}, "ar"}, {[]string{"es-MX"}, "es"}, {[]string{"fr-CA", "ar"}, "fr"},
-		{[]string{"fa"}, "en"}, {[]string{"ckb"}, "en"}, {[]string{"de"}, "en"}, {[]string{""}, "en"},
+		{nil, "en"}, {[]string{"ar"}, "ar"}, {[]string{"ar-LY"}, "ar"}, {[]string{"es-MX"}, "es"}, {[]string{"fr-CA", "ar"}, "fr"},
+		{[]string{"de"}, "en"}, {[]string{"ja-JP"}, "en"}, {[]string{"und-EG"}, "en"}, {[]string{""}, "en"}, {[]string{"xx-invalid-!!"}, "en"},
 	} {
 		t.Run(fmt.Sprint(c.hints), func(t *testing.T) {
 			addr := fmt.Sprintf("+1555000%04d", i)
 			rep := e.send(t, addr, "hi", c.hints...)
-			if !e.isLanguageMenu(rep) {
+			if !e.isLanguageMenu(rep, "en") {
 				t.Fatalf("not the language menu: %+v", rep)
 			}
-			if rep.Menu[0].ID != c.first {
-				t.Errorf("first option %q, want %q", rep.Menu[0].ID, c.first)
-			}
-			for j, m := range rep.Menu {
-				if m.Num != strconv.Itoa(j+1) {
-					t.Errorf("option %d numbered %q", j, m.Num)
-				}
+			if rep.Menu[0].ID != c.first || rep.Menu[0].Num != "1" {
+				t.Errorf("first option %+v, want %q", rep.Menu[0], c.first)
 			}
 			if c.first == "ar" && rep.Menu[0].Label != "العربية" {
 				t.Errorf("first label %q", rep.Menu[0].Label)
@@ -1220,12 +1378,62 @@ func TestRunnerLanguageMenu(t *testing.T) {
 			if got := e.session(t, intake.ChannelSMS, addr); got == nil || got.Language != "" {
 				t.Errorf("a language was assumed: %+v", got)
 			}
-			// Option 1 is the hinted language.
-			rep = e.send(t, addr, "1", c.hints...)
+			// Paging with 0 lists every language once, then comes back.
+			listed := map[string]int{}
+			page := rep
+			for p := 0; ; p++ {
+				for _, m := range page.Menu {
+					if m.ID != "more" {
+						listed[m.ID]++
+					}
+				}
+				if rtMenuNum(page, "more") == "" || p > len(all) {
+					break
+				}
+				page = e.send(t, addr, "0", c.hints...)
+				if page.Text != e.text("en", "sms.lang") || len(page.Menu) == 0 {
+					t.Fatalf("page %d: %+v", p+1, page)
+				}
+				if reflect.DeepEqual(page.Menu, rep.Menu) {
+					break // back at the first page
+				}
+			}
+			for _, l := range all {
+				if listed[l.Tag] != 1 {
+					t.Errorf("language %s listed %d times over the pages", l.Tag, listed[l.Tag])
+				}
+			}
+			if len(listed) != len(all) {
+				t.Errorf("%d languages listed, want %d", len(listed), len(all))
+			}
+			// Option 1 of the first page is the hinted language.
+			addr2 := addr + "9"
+			e.send(t, addr2, "hi", c.hints...)
+			rep = e.send(t, addr2, "1", c.hints...)
 			if rep.Language != c.first || rep.Text != e.text(c.first, "sms.consent") {
 				t.Errorf("choosing 1 gave %+v, want consent in %s", rep.Language, c.first)
 			}
 		})
+	}
+}
+
+// TestRunnerLanguageByName: a language's own name, typed at the first
+// language menu, chooses it, also when it is listed on a later page.
+func TestRunnerLanguageByName(t *testing.T) {
+	e := rtNewEnv(t)
+	for i, l := range e.cat.Languages() {
+		addr := fmt.Sprintf("+1666000%04d", i)
+		first := e.send(t, addr, "hi")
+		rep := e.send(t, addr, strings.ToLower(l.Name))
+		if rep.Language != l.Tag || rep.Text != e.text(l.Tag, "sms.consent") {
+			onPage := rtMenuNum(first, l.Tag) != ""
+			if onPage {
+				t.Errorf("%q typed at the language menu: %q, want the consent text in %s", l.Name, rep.Text, l.Tag)
+			} else {
+				t.Errorf("BUG: %q typed at the first language menu is refused (%q) because %s is listed on a later page; "+
+					"the language step only matches names on the page shown", l.Name, rep.Text, l.Tag)
+			}
+		}
 	}
 }
 
@@ -1282,11 +1490,15 @@ func TestRunnerRepliesFitSMS(t *testing.T) {
 	}
 	for _, l := range cat.Languages() {
 		t.Run(l.Tag, func(t *testing.T) {
+			t.Parallel()
 			e := rtNewEnvOrg(t, "Corridor demo")
-			num := e.langNum(t, l.Tag)
 			a, b, c, d := "+21890000001", "+21890000002", "+21890000003", "+21890000004"
+			start := func(addr string) {
+				e.chooseLang(t, addr, e.send(t, addr, "hello"), l.Tag)
+			}
 			// A full conversation with every kind of wrong turn.
-			for _, m := range []string{"hello", num, "HELP", "9", "1", "99", "1", "DONE"} {
+			start(a)
+			for _, m := range []string{"HELP", "9", "1", "99", "1", "DONE"} {
 				e.send(t, a, m)
 			}
 			e.handle(t, &intake.Inbound{Channel: intake.ChannelSMS, Address: a, ProviderID: "media-1", MediaError: "too_large"})
@@ -1299,15 +1511,18 @@ func TestRunnerRepliesFitSMS(t *testing.T) {
 			if code == "" {
 				t.Fatalf("no receipt: %q", rep.Text)
 			}
-			for _, m := range []string{"hello", num, "STATUS " + code, "STATUS ACDE-FGHJ-KMNP", "LANG", num, "3"} {
+			start(b)
+			for _, m := range []string{"STATUS " + code, "STATUS ACDE-FGHJ-KMNP"} {
 				e.send(t, b, m)
 			}
-			for _, m := range []string{"hello", num, "1", "1", rtPartEN2, "DELETE"} {
+			e.chooseLang(t, b, e.send(t, b, "LANG"), l.Tag)
+			e.send(t, b, "3")
+			start(c)
+			for _, m := range []string{"1", "1", rtPartEN2, "DELETE"} {
 				e.send(t, c, m)
 			}
-			for _, m := range []string{"hello", num, "DELETE " + code} {
-				e.send(t, d, m)
-			}
+			start(d)
+			e.send(t, d, "DELETE "+code)
 			seen := map[string]bool{}
 			worst, worstEnc, worstText := 0, sms.Encoding(""), ""
 			for _, rep := range e.replies {
@@ -1324,7 +1539,7 @@ func TestRunnerRepliesFitSMS(t *testing.T) {
 					worst, worstEnc, worstText = segs, enc, out
 				}
 				if segs > 4 {
-					t.Errorf("%s reply costs %d %s segments (%d chars), budget 4:\n%s", l.Tag, segs, enc, len([]rune(out)), out)
+					t.Errorf("BUG: %s reply costs %d %s segments (%d chars), budget 4:\n%s", l.Tag, segs, enc, len([]rune(out)), out)
 				}
 			}
 			if len(seen) < 20 {

@@ -165,6 +165,11 @@ func TestGoldenPayloads(t *testing.T) {
 				}
 			}
 
+			// nil and empty print the same.
+			out.SendMessage = append([]sentMessage{}, out.SendMessage...)
+			out.GetFile = append([]string{}, out.GetFile...)
+			out.Downloads = append([]string{}, out.Downloads...)
+			out.EntriesAdded = append([]goldenEntry{}, out.EntriesAdded...)
 			var buf bytes.Buffer
 			enc := json.NewEncoder(&buf)
 			enc.SetEscapeHTML(false)

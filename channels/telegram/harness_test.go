@@ -129,8 +129,11 @@ func hits(data []byte, cs []string) []string {
 // anything else) for canaries.
 func sweepDir(tb testing.TB, dir string) []string {
 	tb.Helper()
+	return sweepDirFor(dir, canaryList())
+}
+
+func sweepDirFor(dir string, cs []string) []string {
 	var out []string
-	cs := canaryList()
 	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return nil
@@ -164,6 +167,8 @@ type fileSpec struct {
 	Data   []byte // served at /file/bot<token>/<Path>
 	Status int    // download status (0: 200)
 	Header map[string]string
+	// GetFileFail makes getFile answer an error.
+	GetFileFail bool
 }
 
 type fakeAPI struct {
@@ -276,6 +281,11 @@ func (f *fakeAPI) serve(w http.ResponseWriter, r *http.Request) {
 			f.files[id] = spec
 			f.mu.Unlock()
 		}
+		if spec.GetFileFail {
+			w.WriteHeader(http.StatusBadRequest)
+			fmt.Fprint(w, `{"ok":false,"error_code":400,"description":"Bad Request: wrong file_id or the file is temporarily unavailable"}`)
+			return
+		}
 		res := map[string]any{"file_id": id, "file_unique_id": "uniq", "file_path": spec.Path}
 		if spec.Size != 0 {
 			res["file_size"] = spec.Size
@@ -361,7 +371,14 @@ func newEnv(tb testing.TB) *env { return newEnvOpts(tb, envOpts{}) }
 func newEnvOpts(tb testing.TB, o envOpts) *env {
 	tb.Helper()
 	ctx := context.Background()
-	e := &env{tb: tb, dir: tb.TempDir()}
+	// Our own temp dir: a subtest name can put '#' or '%' in t.TempDir(),
+	// which the store's DSN does not escape (see TestStoreDataDirWithHash).
+	dir, err := os.MkdirTemp("", "corridor-tg-")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { os.RemoveAll(dir) })
+	e := &env{tb: tb, dir: dir}
 	e.nextID.Store(1000)
 	e.dbPath = filepath.Join(e.dir, "corridor.db")
 	db, err := sqlite.Open(e.dbPath)
@@ -416,7 +433,7 @@ func newEnvOpts(tb testing.TB, o envOpts) *env {
 	}
 	e.mux = http.NewServeMux()
 	e.h.Register(e.mux)
-	// Registered after TempDir, so it runs before the directory goes: the
+	// Registered after the temp dir, so it runs before the directory goes: the
 	// data dir (database, -wal, -shm) is swept open and again closed.
 	tb.Cleanup(func() {
 		var found []string

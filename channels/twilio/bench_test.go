@@ -47,6 +47,7 @@ func benchWebhook(b *testing.B, parallelism int) {
 	b.SetBytes(int64(len(benchTestimony)))
 	b.ReportAllocs()
 	b.SetParallelism(parallelism)
+	s0, sn0, c0, cn0 := e.obs.seals.Load(), e.obs.sealNs.Load(), e.obs.commits.Load(), e.obs.commitNs.Load()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		from := senders[int(next.Add(1)-1)%len(senders)]
@@ -63,6 +64,10 @@ func benchWebhook(b *testing.B, parallelism int) {
 	b.StopTimer()
 	if n := failed.Load(); n > 0 {
 		b.Fatalf("%d webhooks failed", n)
+	}
+	if s, c := e.obs.seals.Load()-s0, e.obs.commits.Load()-c0; s > 0 && c > 0 {
+		b.ReportMetric(float64(e.obs.sealNs.Load()-sn0)/float64(s)/1e3, "µs/seal")
+		b.ReportMetric(float64(e.obs.commitNs.Load()-cn0)/float64(c)/1e6, "ms/commit-wait")
 	}
 	if b.Elapsed() > 0 {
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "webhooks/s")

@@ -207,6 +207,16 @@ func newCountingServer(t testing.TB, body []byte) *countingServer {
 	return c
 }
 
+// timings is an intake.Observer that sums the seal and commit times the
+// runner reports (operational figures only, as the metrics registry).
+type timings struct {
+	seals, sealNs, commits, commitNs atomic.Int64
+}
+
+func (o *timings) Intake(string, string)  {}
+func (o *timings) Seal(d time.Duration)   { o.seals.Add(1); o.sealNs.Add(int64(d)) }
+func (o *timings) Commit(d time.Duration) { o.commits.Add(1); o.commitNs.Add(int64(d)) }
+
 // env is a real Corridor intake behind the Twilio channel: a SQLite store
 // in a temp dir, real age keys, the real catalogue and runner; only the
 // Twilio API is a fake.
@@ -221,6 +231,7 @@ type env struct {
 	h       *twilio.Handler
 	mux     *http.ServeMux
 	api     *fakeAPI
+	obs     *timings
 	cfg     twilio.Config
 	logs    *syncBuffer
 	modID   *crypto.Identity
@@ -228,7 +239,7 @@ type env struct {
 	sids    atomic.Int64
 	numbers atomic.Int64
 
-	sweep    bool // part of the P1 sweep: known BUG cases are reported by their own test
+	sweep bool // part of the P1 sweep: known BUG cases are reported by their own test
 
 	mu       sync.Mutex
 	canaries []string // phone numbers, cities, bodies that must never be at rest or in logs
@@ -272,7 +283,8 @@ func newEnv(t testing.TB, edit func(*twilio.Config)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.svc = &intake.Service{Flow: intake.DefaultFlow(), Store: db, Secret: e.secret, Custodian: custKS,
+	e.obs = &timings{}
+	e.svc = &intake.Service{Flow: intake.DefaultFlow(), Store: db, Secret: e.secret, Custodian: custKS, Observer: e.obs,
 		Now: func() time.Time { return time.Now().Add(time.Duration(e.clock.Load())) }}
 	if err := e.svc.CheckKeys(ctx); err != nil {
 		t.Fatal(err)

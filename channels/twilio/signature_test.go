@@ -150,6 +150,12 @@ func signatureCases(e *env) []sigCase {
 		{"signed over http instead of https", func(f url.Values) *http.Request {
 			return request(hookPath, f.Encode(), sign(testAuthToken, "http://intake.example.org"+hookPath, f))
 		}, 403, ""},
+		{"a query parameter added to the signed URL", func(f url.Values) *http.Request {
+			return request(hookPath+"?lang=ar", f.Encode(), signed(f))
+		}, 403, ""},
+		{"a query parameter Twilio signed", func(f url.Values) *http.Request {
+			return request(hookPath+"?tag=clinic", f.Encode(), sign(testAuthToken, full+"?tag=clinic", f))
+		}, 200, ""},
 		{"signed for the status path", func(f url.Values) *http.Request {
 			return request(hookPath, f.Encode(), sign(testAuthToken, testPublicURL+statusPath, f))
 		}, 403, ""},

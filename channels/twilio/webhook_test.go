@@ -321,3 +321,93 @@ func TestRetryAfterClientGone(t *testing.T) {
 		t.Errorf("entries %v: want the topic and one testimony answer", k)
 	}
 }
+
+// STOP ends the conversation with an empty TwiML Response (nothing is
+// sent back) and removes the session.
+func TestStopIsSilent(t *testing.T) {
+	e := newEnv(t, nil)
+	from := e.newNumber()
+	e.toTestimony(from)
+	res := e.post(hookPath, smsForm(from, e.newSID(), "STOP"))
+	if res.Code != 200 || res.Body != `<?xml version="1.0" encoding="UTF-8"?><Response></Response>` {
+		t.Fatalf("STOP: %d %q, want an empty Response", res.Code, res.Body)
+	}
+	if s, _ := e.db.Session(t.Context(), e.secret.Pseudonym(intake.ChannelSMS, from)); s != nil {
+		t.Error("the session survived STOP")
+	}
+}
+
+// Only POST is routed: a GET does nothing (A3).
+func TestGetIsNotAllowed(t *testing.T) {
+	e := newEnv(t, nil)
+	for _, p := range []string{hookPath, statusPath} {
+		form := smsForm(e.newNumber(), e.newSID(), "Hello")
+		r := httptest.NewRequest(http.MethodGet, "http://10.0.0.7:8080"+p+"?"+form.Encode(), nil)
+		r.Header.Set("X-Twilio-Signature", sign(testAuthToken, testPublicURL+p+"?"+form.Encode(), url.Values{}))
+		before := e.counts()
+		if res := e.do(r); res.Code != http.StatusMethodNotAllowed {
+			t.Errorf("GET %s: %d, want 405", p, res.Code)
+		}
+		if e.counts() != before {
+			t.Errorf("GET %s changed the store", p)
+		}
+	}
+}
+
+// A sender's several messages arriving at once (distinct MessageSids at the
+// testimony step) contend for one session. Every one must end up stored
+// exactly once: answered 200, or 503 (not committed) and then stored on
+// Twilio's retry.
+func TestConcurrentMessagesOneSender(t *testing.T) {
+	e := newEnv(t, nil)
+	srv := httptest.NewServer(e.mux)
+	defer srv.Close()
+	from := e.newNumber()
+	e.toTestimony(from)
+	rid := e.reportOf(intake.ChannelSMS, from)
+	before := e.kinds(rid)
+	const n = 20
+	forms := make([]url.Values, n)
+	codes := make([]int, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		forms[i] = smsForm(from, e.newSID(), "part "+string(rune('A'+i))+" of what happened")
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			req, _ := http.NewRequest(http.MethodPost, srv.URL+hookPath, strings.NewReader(forms[i].Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("X-Twilio-Signature", sign(testAuthToken, testPublicURL+hookPath, forms[i]))
+			<-start
+			resp, err := srv.Client().Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			resp.Body.Close()
+			codes[i] = resp.StatusCode
+		}(i)
+	}
+	close(start)
+	wg.Wait()
+	retried := 0
+	for i, c := range codes {
+		switch c {
+		case 200:
+		case 503:
+			retried++
+			if res := e.post(hookPath, forms[i]); res.Code != 200 {
+				t.Errorf("message %d: retry answered %d", i, res.Code)
+			}
+		default:
+			t.Errorf("message %d: status %d", i, c)
+		}
+	}
+	if retried > 0 {
+		t.Logf("%d of %d concurrent messages from one sender got 503 (session contention) and were stored on retry", retried, n)
+	}
+	if got := e.kinds(rid)["answer"] - before["answer"]; got != n {
+		t.Errorf("%d answers stored for %d messages", got, n)
+	}
+}
