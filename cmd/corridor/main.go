@@ -52,6 +52,8 @@ const usage = `corridor: testimony intake gateway
   corridor desk rotate NAME [--identity FILE]
   corridor report list --identity FILE [--desk D] [--state S] [--json]
   corridor report show ID --identity FILE [--json]
+  corridor report tag ID CODE... --identity FILE
+  corridor report state ID STATE --identity FILE
   corridor audit verify
   corridor health [--url URL]
 
@@ -123,6 +125,10 @@ func (m *Main) run(ctx context.Context, args []string) error {
 			return m.cmdReportList(ctx, rest[1:])
 		case "show":
 			return m.cmdReportShow(ctx, rest[1:])
+		case "tag":
+			return m.cmdReportTag(ctx, rest[1:])
+		case "state":
+			return m.cmdReportState(ctx, rest[1:])
 		}
 		return usagef("unknown report command %q", rest[0])
 	case "audit":

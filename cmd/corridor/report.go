@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
 	"github.com/corridor-gateway/corridor/intake"
+	"github.com/corridor-gateway/corridor/intake/sqlite"
 	"github.com/corridor-gateway/corridor/moderation"
 )
 
@@ -197,5 +199,101 @@ func (m *Main) cmdAuditVerify(ctx context.Context, args []string) error {
 		return err
 	}
 	fmt.Fprintf(m.Stdout, "Audit log intact: %d entries.\n", n)
+	return nil
+}
+
+// access is a moderator's unlocked view of the store for one command.
+type access struct {
+	db    *sqlite.DB
+	kr    *moderation.Keyring
+	actor string
+}
+
+func (a *access) close() {
+	a.kr.Forget()
+	a.db.Close()
+}
+
+// readableReport unlocks the caller's desks and returns a report's metadata
+// only if one of them can read it; otherwise it answers as if the report did
+// not exist (no existence oracle).
+func (m *Main) readableReport(ctx context.Context, f *flags, idPath, id string) (*access, intake.ReportMeta, error) {
+	ids, err := m.loadIdentity(idPath)
+	if err != nil {
+		return nil, intake.ReportMeta{}, err
+	}
+	_, db, err := openStore(f.paths())
+	if err != nil {
+		return nil, intake.ReportMeta{}, err
+	}
+	kr, err := moderation.Unlock(ctx, db, ids)
+	if err != nil {
+		db.Close()
+		return nil, intake.ReportMeta{}, err
+	}
+	a := &access{db: db, kr: kr, actor: actorOf(ids)}
+	meta, err := db.Report(ctx, id)
+	if err == nil {
+		if _, ok := kr.Identity(meta.DeskKeyID); !ok {
+			err = intake.ErrNotFound
+		}
+	}
+	if err != nil {
+		a.close()
+		if errors.Is(err, intake.ErrNotFound) {
+			return nil, meta, fmt.Errorf("no report %s that you can read", id)
+		}
+		return nil, meta, err
+	}
+	return a, meta, nil
+}
+
+func (m *Main) cmdReportTag(ctx context.Context, args []string) error {
+	f := m.newFlags("report tag")
+	idPath := f.String("identity", "", "your age identity file")
+	pos, err := f.parse(args)
+	if err != nil {
+		return err
+	}
+	if len(pos) < 2 {
+		return usagef("report tag needs a report ID and at least one taxonomy code")
+	}
+	if err := moderation.CheckTags(pos[1:]); err != nil {
+		return err
+	}
+	a, meta, err := m.readableReport(ctx, f, *idPath, pos[0])
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	if err := a.db.AddTags(ctx, meta.ID, pos[1:], a.actor); err != nil {
+		return err
+	}
+	fmt.Fprintf(m.Stdout, "Tagged %s: %s (GCM objectives %s).\n", meta.ID, strings.Join(pos[1:], ", "), strings.Join(moderation.GCMObjectives(pos[1:]), ", "))
+	return nil
+}
+
+func (m *Main) cmdReportState(ctx context.Context, args []string) error {
+	f := m.newFlags("report state")
+	idPath := f.String("identity", "", "your age identity file")
+	pos, err := f.parse(args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 2 {
+		return usagef("report state needs a report ID and a STATE")
+	}
+	if !slices.Contains(moderation.States, pos[1]) {
+		return fmt.Errorf("%q is not a report state (one of %s)", pos[1], strings.Join(moderation.States, ", "))
+	}
+	a, meta, err := m.readableReport(ctx, f, *idPath, pos[0])
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	if err := a.db.SetState(ctx, meta.ID, pos[1], a.actor, moderation.CheckTransition); err != nil {
+		return err
+	}
+	fmt.Fprintf(m.Stdout, "Report %s is now %s.\n", meta.ID, pos[1])
 	return nil
 }

@@ -185,3 +185,43 @@ func insertReport(tx *sql.Tx, r *intake.NewReport) error {
 		r.ID, r.Consent.TextVersion, r.Language, r.Channel, day, strings.Join(r.Consent.Scopes, ","), r.Consent.Method)
 	return err
 }
+
+// SetState moves a report to a new state after check approves the move,
+// inside the writer, and audits it.
+func (db *DB) SetState(ctx context.Context, id, to, actor string, check func(from, to string) error) error {
+	return db.exec(ctx, func(tx *sql.Tx) error {
+		var from string
+		if err := tx.QueryRow("SELECT state FROM reports WHERE id = ?", id).Scan(&from); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return intake.ErrNotFound
+			}
+			return err
+		}
+		if err := check(from, to); err != nil {
+			return err
+		}
+		if _, err := tx.Exec("UPDATE reports SET state = ? WHERE id = ?", to, id); err != nil {
+			return err
+		}
+		return db.appendAudit(tx, actor, "report.state", id+" "+from+" -> "+to)
+	})
+}
+
+// AddTags tags a report with taxonomy codes and audits it.
+func (db *DB) AddTags(ctx context.Context, id string, codes []string, actor string) error {
+	return db.exec(ctx, func(tx *sql.Tx) error {
+		var one int
+		if err := tx.QueryRow("SELECT 1 FROM reports WHERE id = ?", id).Scan(&one); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return intake.ErrNotFound
+			}
+			return err
+		}
+		for _, c := range codes {
+			if _, err := tx.Exec("INSERT OR IGNORE INTO report_tags (report_id, code) VALUES (?,?)", id, c); err != nil {
+				return err
+			}
+		}
+		return db.appendAudit(tx, actor, "report.tag", id+" "+strings.Join(codes, ","))
+	})
+}
