@@ -71,17 +71,22 @@ func TestKeywords(t *testing.T) {
 	}
 }
 
-// words splits s into words; Arabic marks (harakat) are dropped so that
-// "حُذف" counts as the word "حذف".
+// words splits s into words. Marks (vowel signs, viramas, harakat) and
+// joiners belong to the word they sit in, as in Indic and Burmese scripts;
+// Arabic harakat are then dropped so that "حُذف" counts as the word "حذف".
 func words(s string) []string {
-	return strings.FieldsFunc(stripMarks(s), func(r rune) bool {
-		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
+	f := strings.FieldsFunc(s, func(r rune) bool {
+		return !unicode.IsLetter(r) && !unicode.IsDigit(r) && !unicode.IsMark(r) && r != 0x200c && r != 0x200d
 	})
+	for i, w := range f {
+		f[i] = stripArabicMarks(w)
+	}
+	return f
 }
 
-func stripMarks(s string) string {
+func stripArabicMarks(s string) string {
 	return strings.Map(func(r rune) rune {
-		if unicode.Is(unicode.Mn, r) {
+		if r >= 0x064B && r <= 0x065F || r == 0x0670 {
 			return -1
 		}
 		return r
@@ -90,6 +95,7 @@ func stripMarks(s string) string {
 
 func countWord(s, w string) int {
 	n := 0
+	w = stripArabicMarks(w)
 	for _, x := range words(s) {
 		if x == w {
 			n++

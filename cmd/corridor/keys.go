@@ -307,23 +307,34 @@ func (m *Main) cmdDeskRotate(ctx context.Context, args []string) error {
 	if len(pos) != 1 {
 		return usagef("desk rotate needs one NAME")
 	}
-	desk := pos[0]
 	cfg, db, err := openStore(f.paths())
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	cust, err := cfg.custodianKeys()
+	n, err := rotateDesk(ctx, cfg, db, pos[0], "cli")
 	if err != nil {
 		return err
+	}
+	fmt.Fprintf(m.Stdout, "Desk %s has a new key for future reports, wrapped to %d member(s).\n", pos[0], n)
+	return nil
+}
+
+// rotateDesk gives a desk a new key, wrapped to the custodian and to every
+// current member of its active key; reports that arrive later are sealed to
+// it, so someone no longer a member cannot read them.
+func rotateDesk(ctx context.Context, cfg *Config, db *sqlite.DB, desk, actor string) (int, error) {
+	cust, err := cfg.custodianKeys()
+	if err != nil {
+		return 0, err
 	}
 	ws, err := db.Wraps(ctx, desk)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	keys, err := db.DeskKeys(ctx, desk)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	active := ""
 	for _, k := range keys {
@@ -332,7 +343,7 @@ func (m *Main) cmdDeskRotate(ctx context.Context, args []string) error {
 		}
 	}
 	if active == "" {
-		return fmt.Errorf("there is no desk named %s", desk)
+		return 0, fmt.Errorf("there is no desk named %s", desk)
 	}
 	members := map[string]bool{cust.Strings[0]: true}
 	for _, w := range ws {
@@ -346,12 +357,40 @@ func (m *Main) cmdDeskRotate(ctx context.Context, args []string) error {
 	}
 	keyID, rcpt, wraps, err := moderation.NewDeskKey(cust.Type, list)
 	if err != nil {
+		return 0, err
+	}
+	if err := db.RotateDesk(ctx, desk, keyID, rcpt, wraps, actor); err != nil {
+		return 0, err
+	}
+	return len(list), nil
+}
+
+func (m *Main) cmdDeskMemberRemove(ctx context.Context, args []string) error {
+	f := m.newFlags("desk member remove")
+	rcpt := f.String("recipient", "", "the member's age recipient")
+	pos, err := f.parse(args)
+	if err != nil {
 		return err
 	}
-	if err := db.RotateDesk(ctx, desk, keyID, rcpt, wraps, "cli"); err != nil {
+	if len(pos) != 1 || *rcpt == "" {
+		return usagef("desk member remove needs DESK and --recipient R")
+	}
+	cfg, db, err := openStore(f.paths())
+	if err != nil {
 		return err
 	}
-	fmt.Fprintf(m.Stdout, "Desk %s has a new key for future reports, wrapped to %d member(s).\n", desk, len(list))
+	defer db.Close()
+	n, err := db.RemoveMember(ctx, pos[0], strings.TrimSpace(*rcpt), "cli")
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return fmt.Errorf("that recipient is not a member of desk %s", pos[0])
+	}
+	if _, err := rotateDesk(ctx, cfg, db, pos[0], "cli"); err != nil {
+		return err
+	}
+	fmt.Fprintf(m.Stdout, "Removed the member from desk %s and rotated its key: what arrives from now on is closed to them.\n", pos[0])
 	return nil
 }
 

@@ -49,7 +49,8 @@ const usage = `corridor: testimony intake gateway
   corridor keygen [-o FILE] [--pq]
   corridor desk add NAME
   corridor desk member add DESK --recipient R [--identity FILE]
-  corridor desk rotate NAME [--identity FILE]
+  corridor desk member remove DESK --recipient R
+  corridor desk rotate NAME
   corridor report list --identity FILE [--desk D] [--state S] [--json]
   corridor report show ID --identity FILE [--json]
   corridor report tag ID CODE... --identity FILE
@@ -110,8 +111,11 @@ func (m *Main) run(ctx context.Context, args []string) error {
 		case "rotate":
 			return m.cmdDeskRotate(ctx, rest[1:])
 		case "member":
+			if len(rest) >= 2 && rest[1] == "remove" {
+				return m.cmdDeskMemberRemove(ctx, rest[2:])
+			}
 			if len(rest) < 2 || rest[1] != "add" {
-				return usagef("desk member needs add")
+				return usagef("desk member needs add or remove")
 			}
 			return m.cmdDeskMemberAdd(ctx, rest[2:])
 		}

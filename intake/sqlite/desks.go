@@ -142,3 +142,21 @@ func (db *DB) DeskExists(ctx context.Context, name string) (bool, error) {
 	}
 	return n > 0, nil
 }
+
+// RemoveMember deletes a member's wrapped copies of every key of a desk.
+// It returns how many it deleted. Rotate the desk afterwards.
+func (db *DB) RemoveMember(ctx context.Context, desk, member, actor string) (int, error) {
+	var n int64
+	err := db.exec(ctx, func(tx *sql.Tx) error {
+		res, err := tx.Exec("DELETE FROM desk_key_wraps WHERE member = ? AND key_id IN (SELECT id FROM desk_keys WHERE desk = ?)", member, desk)
+		if err != nil {
+			return err
+		}
+		n, _ = res.RowsAffected()
+		if n == 0 {
+			return nil
+		}
+		return db.appendAudit(tx, actor, "desk.member.remove", desk)
+	})
+	return int(n), err
+}
