@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 
@@ -113,12 +114,18 @@ func newCatalog(fsys fs.FS, dir string) (*Catalog, error) {
 		return nil, errors.New("i18n: no English locale file")
 	}
 
-	sort.Slice(c.langs, func(i, j int) bool {
-		a, b := c.langs[i].Tag, c.langs[j].Tag
-		if (a == sourceTag) != (b == sourceTag) {
-			return a == sourceTag
+	rank := func(tag string) int {
+		if i := slices.Index(menuOrder, tag); i >= 0 {
+			return i
 		}
-		return a < b
+		return len(menuOrder)
+	}
+	sort.SliceStable(c.langs, func(i, j int) bool {
+		a, b := rank(c.langs[i].Tag), rank(c.langs[j].Tag)
+		if a != b {
+			return a < b
+		}
+		return c.langs[i].Tag < c.langs[j].Tag
 	})
 	sort.Strings(c.ids)
 
@@ -139,7 +146,8 @@ func newCatalog(fsys fs.FS, dir string) (*Catalog, error) {
 	return c, nil
 }
 
-// Languages returns the supported languages, English first, then by tag.
+// Languages returns the supported languages in menu order: English first,
+// then by how many people on the routes use them (menuOrder).
 func (c *Catalog) Languages() []Language {
 	return append([]Language(nil), c.langs...)
 }

@@ -64,6 +64,11 @@ var aliases = map[string]string{
 	"npi": "ne", "swh": "sw", "gaz": "om", "hat": "ht",
 }
 
+// menuOrder is the order languages are offered in after English: that of
+// shared/domain/languages.csv, by how many people on the routes use them.
+var menuOrder = []string{"en", "ar", "fr", "es", "pt", "ht", "ti", "am", "om", "so", "sw", "ps", "fa-AF", "fa",
+	"ckb", "kmr", "ur", "bn", "ne", "hi", "ml", "tl", "my", "uk", "ru", "wo", "ff", "tr", "zh"}
+
 // rtlTags lists the tags written right to left.
 var rtlTags = map[string]bool{
 	"ar":    true,

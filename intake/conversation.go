@@ -19,6 +19,7 @@ type Inbound struct {
 	Location   string       // a shared location "lat,lon": sealed raw for the custodian only
 	Hints      []string     // language hints: used in memory for the menu order only
 	Tag        string       // routing tag (deep-link payload), plain
+	Command    bool         // an explicit bot command (/status): a keyword even when its argument is not a receipt
 }
 
 // MenuItem is one numbered option of a reply.
@@ -45,6 +46,7 @@ type Session struct {
 	Language string
 	Scopes   []string
 	Answered []string // ids of the steps whose answers are sealed
+	Tag      string   // the plain routing tag the conversation started with (organisation code)
 	ReportID string
 	NextSeq  int
 	Expires  time.Time
@@ -81,4 +83,5 @@ type ConversationStore interface {
 	InboundReply(ctx context.Context, idemKey []byte) ([]byte, error)
 	ReportByReceipt(ctx context.Context, hash []byte) (ReportMeta, error)
 	ReportDesk(ctx context.Context, reportID string) (Desk, error)
+	ReportIDsByPseudonym(ctx context.Context, pseudonym string) ([]string, error)
 }

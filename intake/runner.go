@@ -6,16 +6,19 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"hash/fnv"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
 	"filippo.io/age"
 	"golang.org/x/text/language"
 	"golang.org/x/text/language/display"
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/corridor-gateway/corridor/crypto"
 	"github.com/corridor-gateway/corridor/i18n"
@@ -39,6 +42,19 @@ type Runner struct {
 	Org     string
 	Idle    time.Duration            // a session ends after this long without a message
 	MoreURL func(lang string) string // where the full consent text is
+
+	locksOnce sync.Once
+	locks     []sync.Mutex
+}
+
+// senderLocks stripes a lock per sender key.
+const senderLocks = 256
+
+func (r *Runner) lockFor(key string) *sync.Mutex {
+	r.locksOnce.Do(func() { r.locks = make([]sync.Mutex, senderLocks) })
+	h := fnv.New32a()
+	h.Write([]byte(key))
+	return &r.locks[h.Sum32()%senderLocks]
 }
 
 // DefaultIdle is how long a conversation waits for the next message.
@@ -66,6 +82,7 @@ var englishKW = map[string]keyword{"STOP": kwStop, "HELP": kwHelp, "LANG": kwLan
 // keyboards mix up (alef forms, teh marbuta, yeh and kaf).
 func fold(s string) string {
 	s = strings.TrimFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsPunct(r) })
+	s = stripLatinAccents(s)
 	return strings.Map(func(r rune) rune {
 		switch {
 		case r >= 0x064B && r <= 0x065F, r == 0x0670, r == 0x0640: // harakat, superscript alef, tatweel
@@ -86,7 +103,7 @@ func fold(s string) string {
 // keyword recognises a keyword in English or in the sender's language (in
 // any of ours before a language is chosen). STATUS and DELETE may carry a
 // receipt; the others count only as the whole message.
-func (r *Runner) keyword(lang, text string) (keyword, string) {
+func (r *Runner) keyword(lang, text string, command bool) (keyword, string) {
 	f := strings.Fields(text)
 	if len(f) == 0 || len(text) > 200 {
 		return kwNone, ""
@@ -118,10 +135,10 @@ func (r *Runner) keyword(lang, text string) (keyword, string) {
 	if arg != "" && k != kwStatus && k != kwDelete {
 		return kwNone, ""
 	}
-	if k == kwStatus && arg == "" {
+	if k == kwStatus && arg == "" && !command {
 		return kwNone, ""
 	}
-	if arg != "" {
+	if arg != "" && !command {
 		// "Status of the camp was..." is testimony, not a command: only
 		// something shaped like a receipt makes STATUS/DELETE a keyword.
 		if _, ok := crypto.NormalizeReceipt(arg); !ok {
@@ -286,6 +303,27 @@ func pick(menu []MenuItem, in *Inbound) (MenuItem, bool) {
 	return MenuItem{}, false
 }
 
+// stripLatinAccents drops the accents of Latin letters ("Español" and
+// "espanol" match on a phone without accents); marks on other scripts'
+// letters are part of the letter and stay.
+func stripLatinAccents(s string) string {
+	d := norm.NFD.String(s)
+	var b strings.Builder
+	b.Grow(len(d))
+	latinBase := false
+	for _, r := range d {
+		if unicode.Is(unicode.Mn, r) {
+			if latinBase {
+				continue
+			}
+		} else {
+			latinBase = unicode.Is(unicode.Latin, r)
+		}
+		b.WriteRune(r)
+	}
+	return norm.NFC.String(b.String())
+}
+
 // normalizeDigits maps Arabic-Indic, Persian and other decimal digits to
 // ASCII so "٢" chooses option 2.
 func normalizeDigits(s string) string {
@@ -299,6 +337,11 @@ func normalizeDigits(s string) string {
 		}
 		return r
 	}, s)
+}
+
+func isNumber(text string) bool {
+	_, err := strconv.Atoi(normalizeDigits(strings.TrimSpace(text)))
+	return err == nil
 }
 
 func isSkip(k keyword, text string) bool {
@@ -403,7 +446,11 @@ func (b *turnBuilder) sealPair(st Step, deskVal, value string, contact bool) err
 	t0 := time.Now()
 	seq := b.sess.NextSeq
 	dp, _ := json.Marshal(answerPayload{Step: st.ID, Value: deskVal})
-	ca := custodianAnswer{Step: st.ID, Value: []byte(value), Channel: b.in.Channel, Tag: b.in.Tag}
+	tag := b.in.Tag
+	if tag == "" {
+		tag = b.sess.Tag
+	}
+	ca := custodianAnswer{Step: st.ID, Value: []byte(value), Channel: b.in.Channel, Tag: tag}
 	if contact {
 		ca.Contact = b.in.Address
 	}
@@ -477,7 +524,16 @@ func (r *Runner) Handle(ctx context.Context, in *Inbound) (reply Reply, dup bool
 		return rep, true, nil
 	}
 	key := s.Secret.Pseudonym(in.Channel, in.Address)
-	for attempt := 0; attempt < 10; attempt++ {
+	// One sender's messages are worked out one at a time in this process,
+	// so a burst does not race on the session; across processes the
+	// session version catches a race and the turn is computed again.
+	lk := r.lockFor(key)
+	lk.Lock()
+	defer lk.Unlock()
+	for attempt := 0; attempt < 20; attempt++ {
+		if attempt > 0 {
+			time.Sleep(time.Duration(attempt) * time.Millisecond)
+		}
 		sess, err := r.Store.Session(ctx, key)
 		if err != nil {
 			obs.Intake(in.Channel, "error")
@@ -555,6 +611,9 @@ func (r *Runner) compute(ctx context.Context, in *Inbound, old *Session, now tim
 		sess.Answered = slices.Clone(old.Answered)
 	}
 	sess.Expires = now.Add(idle)
+	if in.Tag != "" {
+		sess.Tag = in.Tag
+	}
 	method := "keyword"
 	if in.Choice != "" {
 		method = "button"
@@ -583,7 +642,7 @@ func (r *Runner) compute(ctx context.Context, in *Inbound, old *Session, now tim
 
 	kw, arg := kwNone, ""
 	if in.Choice == "" {
-		kw, arg = r.keyword(lang, in.Text)
+		kw, arg = r.keyword(lang, in.Text, in.Command)
 	}
 	switch kw {
 	case kwStop:
@@ -591,9 +650,22 @@ func (r *Runner) compute(ctx context.Context, in *Inbound, old *Session, now tim
 	case kwHelp:
 		return keep(text("sms.help", nil))
 	case kwStatus, kwDelete:
-		if arg == "" { // DELETE alone: erase this conversation
+		if arg == "" && kw == kwStatus {
+			// A bare /status (a bot's command menu): no code given.
+			return keep(text("sms.not_found", nil))
+		}
+		if arg == "" {
+			// DELETE alone erases this conversation's report; once the
+			// conversation is over, everything this sender gave on this
+			// channel (found by pseudonym, DO-NO-HARM R11).
 			if sess.ReportID != "" {
 				b.turn.Erase = []string{sess.ReportID}
+			} else {
+				ids, err := r.Store.ReportIDsByPseudonym(ctx, r.Svc.Secret.Pseudonym(in.Channel, in.Address))
+				if err != nil {
+					return nil, Reply{}, err
+				}
+				b.turn.Erase = ids
 			}
 			return end(text("sms.deleted", nil))
 		}
@@ -662,6 +734,15 @@ func (r *Runner) compute(ctx context.Context, in *Inbound, old *Session, now tim
 			pages := (len(r.Text.Languages()) + LanguagePage - 1) / LanguagePage
 			sess.Step = st.ID + ":" + strconv.Itoa((page+1)%pages)
 			return keep(r.prompt(&sess, st, in.Hints))
+		}
+		if !ok && (in.Choice != "" || !isNumber(in.Text)) {
+			// A language's own name, or a button from an earlier page of
+			// the menu (old keyboards stay on screen), chooses it.
+			var all []MenuItem
+			for _, l := range r.Text.Languages() {
+				all = append(all, MenuItem{ID: l.Tag, Label: l.Name})
+			}
+			m, ok = pick(all, in)
 		}
 		if !ok {
 			if tag, ok2 := r.Text.Match(strings.TrimSpace(in.Text)); ok2 && len(in.Text) <= 16 {
@@ -803,7 +884,9 @@ func matchCountry(lang, text string) (string, bool) {
 	}
 	namers := []display.Namer{display.English.Regions()}
 	if lang != "" {
-		namers = append(namers, display.Regions(language.Make(lang)))
+		if n := display.Regions(language.Make(lang)); n != nil { // nil where x/text has no names (kmr)
+			namers = append(namers, n)
+		}
 	}
 	for _, c := range Countries() {
 		reg := language.MustParseRegion(c)

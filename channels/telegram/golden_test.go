@@ -11,7 +11,6 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-
 )
 
 var update = flag.Bool("update", false, "rewrite the .golden files under testdata/")

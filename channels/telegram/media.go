@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"path"
+	"regexp"
 	"strings"
 
 	"github.com/go-telegram/bot"
@@ -15,6 +16,10 @@ import (
 )
 
 var errTooLarge = errors.New("file too large")
+
+// filePathRE is what a Bot API file_path looks like ("photos/file_1.jpg"):
+// no escapes, no query, no scheme, so it stays under /file/bot<token>/.
+var filePathRE = regexp.MustCompile(`^[A-Za-z0-9_-]+(/[A-Za-z0-9_.-]+)*$`)
 
 // fetchMedia takes a message's photo, voice, audio, video note or document:
 // getFile, then a download from the Bot API host only, under the size cap.
@@ -74,7 +79,7 @@ func (h *Handler) download(ctx context.Context, fileID string) ([]byte, error) {
 		return nil, errTooLarge
 	}
 	p := f.FilePath
-	if p == "" || strings.Contains(p, "..") || strings.Contains(p, "://") || strings.HasPrefix(p, "/") || path.Clean(p) != p {
+	if !filePathRE.MatchString(p) || strings.Contains(p, "..") || path.Clean(p) != p {
 		return nil, errors.New("bad file path")
 	}
 	u := fmt.Sprintf("%s/file/bot%s/%s", h.cfg.APIURL, h.cfg.Token, p)

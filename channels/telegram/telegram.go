@@ -169,7 +169,8 @@ func commandText(text string) (out, tag string, ok bool) {
 	case "/stop":
 		return "STOP", "", true
 	}
-	return text, "", false
+	// An unknown command is never testimony: answer with help.
+	return "HELP", "", true
 }
 
 // process takes one update: quarantine, or the runner and the reply. It
@@ -207,7 +208,7 @@ func (h *Handler) process(ctx context.Context, u *Update, raw []byte) error {
 			in.Text = m.Caption
 		}
 		if t, tag, ok := commandText(in.Text); ok {
-			in.Text, in.Tag = t, tag
+			in.Text, in.Tag, in.Command = t, tag, true
 		}
 		if m.Location != nil {
 			in.Location = fmt.Sprintf("%.6f,%.6f", m.Location.Latitude, m.Location.Longitude)

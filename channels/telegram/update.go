@@ -78,9 +78,24 @@ type CallbackQuery struct {
 // MaxUpdate bounds one update's JSON.
 const MaxUpdate = 1 << 20
 
-// MaxText bounds a text or caption we take as an answer; Telegram's own
-// limits are 4096 and 1024, so a longer one is abuse.
-const MaxText = 8 << 10
+// MaxText and MaxCaption are Telegram's own limits, in UTF-16 units as
+// Telegram counts: anything longer did not come from a Telegram client.
+const (
+	MaxText    = 4096
+	MaxCaption = 1024
+)
+
+func utf16Len(s string) int {
+	n := 0
+	for _, r := range s {
+		if r >= 0x10000 {
+			n += 2
+		} else {
+			n++
+		}
+	}
+	return n
+}
 
 var errMalformed = errors.New("malformed update")
 
@@ -142,7 +157,7 @@ func (u *Update) Kind() string {
 		if u.Message.Chat.Type != "private" || u.Message.Chat.ID == 0 {
 			return ""
 		}
-		if len(u.Message.Text) > MaxText || len(u.Message.Caption) > MaxText {
+		if utf16Len(u.Message.Text) > MaxText || utf16Len(u.Message.Caption) > MaxCaption {
 			return ""
 		}
 		return "message"

@@ -2,6 +2,7 @@ package twilio
 
 import (
 	"context"
+	"encoding/json"
 	"encoding/xml"
 	"errors"
 	"io"
@@ -148,10 +149,27 @@ func (h *Handler) verify(w http.ResponseWriter, r *http.Request) (url.Values, in
 	}
 	full := h.cfg.PublicURL + r.URL.RequestURI()
 	if r.URL.Query().Has("bodySHA256") {
+		// A JSON body: the signature covers the URL, whose bodySHA256
+		// covers the body.
 		if !h.validator.ValidateBody(full, body, sig) {
 			return nil, http.StatusForbidden
 		}
-		return url.Values{}, 0
+		var m map[string]any
+		if err := json.Unmarshal(body, &m); err != nil {
+			return nil, http.StatusBadRequest
+		}
+		form := url.Values{}
+		for k, v := range m {
+			switch v := v.(type) {
+			case string:
+				form.Set(k, v)
+			case float64:
+				form.Set(k, strconv.FormatFloat(v, 'f', -1, 64))
+			case bool:
+				form.Set(k, strconv.FormatBool(v))
+			}
+		}
+		return form, 0
 	}
 	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if ct != "application/x-www-form-urlencoded" {

@@ -158,11 +158,14 @@ func (h *Handler) countries(lang string) []country {
 		return v.([]country)
 	}
 	tag := language.Make(lang)
-	names := display.Regions(tag)
+	names := display.Regions(tag) // nil for a language x/text has no names in (kmr)
 	var out []country
 	for _, c := range intake.Countries() {
 		reg := language.MustParseRegion(c)
-		n := names.Name(reg)
+		n := ""
+		if names != nil {
+			n = names.Name(reg)
+		}
 		if n == "" {
 			n = display.English.Regions().Name(reg)
 		}

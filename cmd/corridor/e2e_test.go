@@ -288,8 +288,18 @@ func TestBadInputChangesNothing(t *testing.T) {
 		req, _ := http.NewRequest("GET", d.url+"/report", nil)
 		req.Header.Set("Accept-Language", "fa-IR,fa;q=0.9")
 		resp, _ = http.DefaultClient.Do(req)
+		if b := body(resp); !strings.Contains(b, `<html lang="fa" dir="rtl">`) {
+			t.Error("Persian must be answered in Persian, never in Arabic")
+		}
+		req.Header.Set("Accept-Language", "prs-AF")
+		resp, _ = http.DefaultClient.Do(req)
+		if b := body(resp); !strings.Contains(b, `<html lang="fa-AF" dir="rtl">`) {
+			t.Error("Dari (prs) must be answered in Dari")
+		}
+		req.Header.Set("Accept-Language", "uz-UZ")
+		resp, _ = http.DefaultClient.Do(req)
 		if b := body(resp); !strings.Contains(b, `<html lang="en" dir="ltr">`) {
-			t.Error("Persian must not be answered in Arabic")
+			t.Error("an unmatched language falls back to English with the language menu, not a guess")
 		}
 		req.Header.Set("Accept-Language", "ar-EG,ar;q=0.9")
 		resp, _ = http.DefaultClient.Do(req)

@@ -17,8 +17,8 @@ func (db *DB) Session(ctx context.Context, key string) (*intake.Session, error) 
 	var s intake.Session
 	var scopes, answered string
 	var exp int64
-	err := db.read.QueryRowContext(ctx, "SELECT key, version, step, language, scopes, answered, report_id, next_seq, expires FROM sessions WHERE key = ?", key).
-		Scan(&s.Key, &s.Version, &s.Step, &s.Language, &scopes, &answered, &s.ReportID, &s.NextSeq, &exp)
+	err := db.read.QueryRowContext(ctx, "SELECT key, version, step, language, scopes, answered, tag, report_id, next_seq, expires FROM sessions WHERE key = ?", key).
+		Scan(&s.Key, &s.Version, &s.Step, &s.Language, &scopes, &answered, &s.Tag, &s.ReportID, &s.NextSeq, &exp)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
@@ -106,10 +106,11 @@ func (db *DB) CommitTurn(ctx context.Context, t *intake.Turn) error {
 			}
 		} else {
 			s := t.Session
-			if _, err := tx.Exec(`INSERT INTO sessions (key, version, step, language, scopes, answered, report_id, next_seq, expires) VALUES (?,?,?,?,?,?,?,?,?)
+			if _, err := tx.Exec(`INSERT INTO sessions (key, version, step, language, scopes, answered, tag, report_id, next_seq, expires) VALUES (?,?,?,?,?,?,?,?,?,?)
 				ON CONFLICT(key) DO UPDATE SET version=excluded.version, step=excluded.step, language=excluded.language,
-				scopes=excluded.scopes, answered=excluded.answered, report_id=excluded.report_id, next_seq=excluded.next_seq, expires=excluded.expires`,
-				t.SessionKey, version+1, s.Step, s.Language, strings.Join(s.Scopes, ","), strings.Join(s.Answered, ","), s.ReportID, s.NextSeq, s.Expires.Unix()); err != nil {
+				scopes=excluded.scopes, answered=excluded.answered, tag=excluded.tag, report_id=excluded.report_id,
+				next_seq=excluded.next_seq, expires=excluded.expires`,
+				t.SessionKey, version+1, s.Step, s.Language, strings.Join(s.Scopes, ","), strings.Join(s.Answered, ","), s.Tag, s.ReportID, s.NextSeq, s.Expires.Unix()); err != nil {
 				return err
 			}
 		}
@@ -171,4 +172,22 @@ func (db *DB) Quarantine(ctx context.Context, idemKey []byte, id string, blob []
 		_, err = tx.Exec("INSERT INTO quarantine (idem_key, id, day, blob) VALUES (?,?,?,?)", idemKey, id, day.UTC().Format("2006-01-02"), blob)
 		return err
 	})
+}
+
+// ReportIDsByPseudonym lists the reports a sender gave (by pseudonym).
+func (db *DB) ReportIDsByPseudonym(ctx context.Context, pseudonym string) ([]string, error) {
+	rows, err := db.read.QueryContext(ctx, "SELECT id FROM reports WHERE pseudonym = ?", pseudonym)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
 }

@@ -53,7 +53,10 @@ func dsn(path string, readonly bool) string {
 	} else {
 		v.Set("_txlock", "immediate")
 	}
-	return "file:" + path + "?" + v.Encode()
+	// As a URL, so that '#', '?' or '%' in a directory name stay part of
+	// the path.
+	u := url.URL{Scheme: "file", Opaque: (&url.URL{Path: path}).EscapedPath(), RawQuery: v.Encode()}
+	return u.String()
 }
 
 // Open opens (creating if needed) the database at path and migrates it.

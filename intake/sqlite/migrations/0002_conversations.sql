@@ -8,6 +8,7 @@ CREATE TABLE sessions (
     language   TEXT NOT NULL,
     scopes     TEXT NOT NULL,
     answered   TEXT NOT NULL,         -- ids of the steps whose answers are sealed
+    tag        TEXT NOT NULL,         -- plain routing tag (organisation code)
     report_id  TEXT NOT NULL,
     next_seq   INTEGER NOT NULL,
     expires    INTEGER NOT NULL       -- unix seconds
