@@ -524,3 +524,19 @@ func TestMatch(t *testing.T) {
 		})
 	}
 }
+
+// The README lists every language with its translation status and keywords.
+func TestReadmeListsEveryLanguage(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for tag, f := range loadFiles(t) {
+		if !strings.Contains(string(readme), "| `"+tag+"` |") {
+			t.Errorf("README's language table has no row for %s", tag)
+		}
+		if stop := f.values["kw.stop"]; !strings.Contains(string(readme), "(`"+tag+"`) | "+stop+" |") {
+			t.Errorf("README's keyword table does not list %s's STOP keyword %q", tag, stop)
+		}
+	}
+}
