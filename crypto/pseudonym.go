@@ -205,3 +205,15 @@ func (s *Secret) AuditKey() []byte { return s.mac("corridor/audit-chain/v1") }
 // RawHashKey keys the hash of each raw submission (DO-NO-HARM R17): a plain
 // hash stored in clear would let whoever knows a text confirm it was sent.
 func (s *Secret) RawHashKey() []byte { return s.mac("corridor/raw-hash/v1") }
+
+// SealValue encrypts a small server-side secret (a TOTP seed) under a key
+// derived from the deployment secret and label, so the database alone does
+// not reveal it.
+func (s *Secret) SealValue(label string, plain []byte) ([]byte, error) {
+	return s.SealReply("value:"+label, label, plain)
+}
+
+// OpenValue decrypts what SealValue made.
+func (s *Secret) OpenValue(label string, blob []byte) ([]byte, error) {
+	return s.OpenReply("value:"+label, label, blob)
+}

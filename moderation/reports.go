@@ -2,6 +2,8 @@ package moderation
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,11 +18,23 @@ type ReportSource interface {
 	Entries(ctx context.Context, reportID string) ([]intake.Entry, error)
 }
 
-// Report is a decrypted, anonymised report.
+// Report is a decrypted, anonymised report: the latest version of it.
 type Report struct {
 	Meta        intake.ReportMeta
 	Copy        intake.DeskCopy
 	Attachments []Attachment
+	Notes       []Note
+	Facets      map[string]string
+	Versions    int    // redactions made after intake
+	Hash        string // SHA-256 of the current anonymised version
+	lastSeq     int
+}
+
+// Note is a moderator's note, sealed to the desk.
+type Note struct {
+	By   string `json:"by"`
+	Time string `json:"time"`
+	Text string `json:"text"`
 }
 
 // Attachment is an opened attachment.
@@ -83,6 +97,32 @@ func (k *Keyring) Open(ctx context.Context, src ReportSource, m intake.ReportMet
 			}
 			r.Copy.Answers[a.Step] = a.Value
 			gotAnswers = true
+		case "version", "note", "facets":
+			p, err := crypto.Open(ids, intake.EntryID(m.ID, e.Seq), e.Kind, e.Desk)
+			if err != nil {
+				return nil, &ErrDamaged{m.ID}
+			}
+			switch e.Kind {
+			case "version":
+				var c intake.DeskCopy
+				if err := json.Unmarshal(p, &c); err != nil {
+					return nil, &ErrDamaged{m.ID}
+				}
+				r.Copy = c
+				r.Versions++
+			case "note":
+				var n Note
+				if err := json.Unmarshal(p, &n); err != nil {
+					return nil, &ErrDamaged{m.ID}
+				}
+				r.Notes = append(r.Notes, n)
+			case "facets":
+				var f map[string]string
+				if err := json.Unmarshal(p, &f); err != nil {
+					return nil, &ErrDamaged{m.ID}
+				}
+				r.Facets = f
+			}
 		case "attachment":
 			if !withAttachments {
 				continue
@@ -101,7 +141,18 @@ func (k *Keyring) Open(ctx context.Context, src ReportSource, m intake.ReportMet
 	if !gotAnswers {
 		return nil, &ErrDamaged{m.ID}
 	}
+	if len(es) > 0 {
+		r.lastSeq = es[len(es)-1].Seq
+	}
+	r.Hash = copyHash(r.Copy)
 	return r, nil
+}
+
+// copyHash is the SHA-256 of an anonymised version as sealed.
+func copyHash(c intake.DeskCopy) string {
+	b, _ := json.Marshal(c)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
 }
 
 // List returns every report the keyring can read, decrypted, matching f.

@@ -182,7 +182,15 @@ func signatureCases(e *env) []sigCase {
 		}, 403, ""},
 		{"W3 JSON with a correct bodySHA256", func(f url.Values) *http.Request {
 			return jsonRequest(e, f, nil)
-		}, 200, "W3: a correctly signed JSON webhook (bodySHA256) is refused: verify() returns an empty url.Values for the JSON path, so parse() finds no MessageSid/From and the handler answers 400 (SECURITY-CASES W3 wants 2xx)"},
+		}, 200, "W3: a correctly signed JSON webhook (bodySHA256) must be taken (2xx); before 7a56629 verify() returned an empty url.Values for JSON and the handler answered 400"},
+		{"W3 correctly signed JSON that is not an object", func(f url.Values) *http.Request {
+			body := []byte(`["MessageSid","From"]`)
+			sum := sha256.Sum256(body)
+			target := hookPath + "?bodySHA256=" + hex.EncodeToString(sum[:])
+			r := request(target, string(body), sign(testAuthToken, testPublicURL+target, url.Values{}))
+			r.Header.Set("Content-Type", "application/json")
+			return r
+		}, 400, ""},
 		{"W3 JSON with one body byte flipped", func(f url.Values) *http.Request {
 			return jsonRequest(e, f, func(b []byte) ([]byte, string) {
 				i := strings.Index(string(b), "Body") + 8
@@ -243,6 +251,10 @@ func signatureMatrix(t *testing.T, e *env) {
 				t.Fatal(msg)
 			}
 			switch c.want {
+			case 400:
+				if after != before {
+					t.Errorf("a malformed request changed the store: %+v -> %+v", before, after)
+				}
 			case 403:
 				if res.Body != "" {
 					t.Errorf("a 403 has a body: %q", res.Body)

@@ -51,6 +51,7 @@ const usage = `corridor: testimony intake gateway
   corridor desk member add DESK --recipient R [--identity FILE]
   corridor desk member remove DESK --recipient R
   corridor desk rotate NAME
+  corridor moderator add LOGIN --recipient R --desk DESK [--role moderator|lead|admin] [--password-file F]
   corridor report list --identity FILE [--desk D] [--state S] [--json]
   corridor report show ID --identity FILE [--json]
   corridor report tag ID CODE... --identity FILE
@@ -120,6 +121,11 @@ func (m *Main) run(ctx context.Context, args []string) error {
 			return m.cmdDeskMemberAdd(ctx, rest[2:])
 		}
 		return usagef("unknown desk command %q", rest[0])
+	case "moderator":
+		if len(rest) == 0 || rest[0] != "add" {
+			return usagef("moderator needs add")
+		}
+		return m.cmdModeratorAdd(ctx, rest[1:])
 	case "report":
 		if len(rest) == 0 {
 			return usagef("report needs list or show")
