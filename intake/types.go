@@ -144,9 +144,15 @@ type Store interface {
 
 // Filter selects reports by clear metadata.
 type Filter struct {
-	KeyIDs []string // only reports sealed to these desk keys (nil: any)
-	Desk   string
-	State  string
+	KeyIDs   []string // only reports sealed to these desk keys (nil: any)
+	Desk     string
+	State    string
+	Language string
+	Topic    string
+	Tag      string // a taxonomy code the report is tagged with
+	Day      string // YYYY-MM-DD received
+	Limit    int    // 0: no limit
+	Offset   int
 }
 
 // DeskKey is one key of a desk, current or retired.

@@ -19,6 +19,7 @@ import (
 	"github.com/corridor-gateway/corridor/intake"
 	"github.com/corridor-gateway/corridor/intake/sqlite"
 	"github.com/corridor-gateway/corridor/metrics"
+	"github.com/corridor-gateway/corridor/moderation/console"
 )
 
 func (m *Main) cmdServe(ctx context.Context, args []string) error {
@@ -155,6 +156,10 @@ func (m *Main) buildServer(ctx context.Context, p paths, role string) (*server, 
 		}, svc, flow, cat, secret, log)
 		w.Register(mux)
 		mux.Handle("GET /{$}", http.RedirectHandler("/report", http.StatusSeeOther))
+	}
+	if role != "edge" {
+		// The edge serves no console at all.
+		console.New(console.Config{SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://")}, db, secret, cat, log).Register(mux)
 	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")

@@ -90,7 +90,27 @@ func (db *DB) ListReports(ctx context.Context, f intake.Filter) ([]intake.Report
 		q += " AND r.state = ?"
 		args = append(args, f.State)
 	}
+	if f.Language != "" {
+		q += " AND r.language = ?"
+		args = append(args, f.Language)
+	}
+	if f.Topic != "" {
+		q += " AND r.topic = ?"
+		args = append(args, f.Topic)
+	}
+	if f.Day != "" {
+		q += " AND r.received = ?"
+		args = append(args, f.Day)
+	}
+	if f.Tag != "" {
+		q += " AND EXISTS (SELECT 1 FROM report_tags t WHERE t.report_id = r.id AND t.code = ?)"
+		args = append(args, f.Tag)
+	}
 	q += " ORDER BY r.received DESC, r.rowid DESC"
+	if f.Limit > 0 {
+		q += " LIMIT ? OFFSET ?"
+		args = append(args, f.Limit, f.Offset)
+	}
 	rows, err := db.read.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
