@@ -3,10 +3,12 @@ package crypto
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/ed25519"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base32"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -216,4 +218,51 @@ func (s *Secret) SealValue(label string, plain []byte) ([]byte, error) {
 // OpenValue decrypts what SealValue made.
 func (s *Secret) OpenValue(label string, blob []byte) ([]byte, error) {
 	return s.OpenReply("value:"+label, label, blob)
+}
+
+// SigningKey is the organisation's Ed25519 key that signs dossier
+// manifests. It lives in its own 0600 file on the moderation side.
+type SigningKey struct{ ed25519.PrivateKey }
+
+// LoadOrCreateSigningKey reads the key at path, or creates it (0600) if the
+// file does not exist.
+func LoadOrCreateSigningKey(path string) (*SigningKey, bool, error) {
+	data, err := os.ReadFile(path)
+	if err == nil {
+		seed, err := hex.DecodeString(strings.TrimSpace(string(data)))
+		if err != nil || len(seed) != ed25519.SeedSize {
+			return nil, false, errors.New("the signing key file is malformed")
+		}
+		return &SigningKey{ed25519.NewKeyFromSeed(seed)}, false, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, false, fmt.Errorf("cannot read the signing key %s", path)
+	}
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, false, err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, false, fmt.Errorf("cannot create the signing key %s", path)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(hex.EncodeToString(priv.Seed()) + "\n"); err != nil {
+		return nil, false, err
+	}
+	return &SigningKey{priv}, true, f.Sync()
+}
+
+// PublicText is the public key as printed and put in every bundle.
+func (k *SigningKey) PublicText() string {
+	return "ed25519:" + base64.StdEncoding.EncodeToString(k.Public().(ed25519.PublicKey))
+}
+
+// ParseSigningPublic parses PublicText's form.
+func ParseSigningPublic(s string) (ed25519.PublicKey, error) {
+	b, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(strings.TrimSpace(s), "ed25519:"))
+	if err != nil || len(b) != ed25519.PublicKeySize {
+		return nil, errors.New("not an ed25519 public key")
+	}
+	return ed25519.PublicKey(b), nil
 }

@@ -54,6 +54,9 @@ func (m *Main) cmdInit(ctx context.Context, args []string) error {
 	fmt.Fprintf(m.Stdout, "Created a Corridor deployment in %s\n", f.paths().dir)
 	fmt.Fprintf(m.Stdout, "  custodian public key: %s\n", res)
 	fmt.Fprintf(m.Stdout, "  custodian identity:   %s\n", f.paths().custodian())
+	if sk, _, err := crypto.LoadOrCreateSigningKey(f.paths().signingKey()); err == nil {
+		fmt.Fprintf(m.Stdout, "  dossier signing key:  %s (give it to review bodies)\n", sk.PublicText())
+	}
 	fmt.Fprintf(m.Stdout, "Add desk members now (corridor desk member add default --recipient age1...),\nthen move the custodian identity file offline.\n")
 	return nil
 }
@@ -85,6 +88,9 @@ func initDeployment(ctx context.Context, p paths, org, keyType string) (string, 
 	}
 	if err := sec.WriteFile(p.secret()); err != nil {
 		return "", fmt.Errorf("cannot create the secret file: %v", err)
+	}
+	if _, _, err := crypto.LoadOrCreateSigningKey(p.signingKey()); err != nil {
+		return "", err
 	}
 	if org == "" {
 		org = "the organisation that runs this service"

@@ -56,6 +56,10 @@ const usage = `corridor: testimony intake gateway
   corridor report show ID --identity FILE [--json]
   corridor report tag ID CODE... --identity FILE
   corridor report state ID STATE --identity FILE
+  corridor dossier create NAME --recipient R... [--body TEXT] [--country ISO3] [--publishable] [--word-limit N]
+  corridor dossier add NAME REPORT_ID... --identity FILE
+  corridor dossier export NAME --identity FILE --out FILE.age [--k 5]
+  corridor dossier verify FILE.age --identity FILE [--signer ed25519:...]
   corridor audit verify
   corridor health [--url URL]
 
@@ -141,6 +145,8 @@ func (m *Main) run(ctx context.Context, args []string) error {
 			return m.cmdReportState(ctx, rest[1:])
 		}
 		return usagef("unknown report command %q", rest[0])
+	case "dossier":
+		return m.cmdDossier(ctx, rest)
 	case "audit":
 		if len(rest) == 0 || rest[0] != "verify" {
 			return usagef("audit needs verify")

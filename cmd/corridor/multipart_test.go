@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"image"
+	"image/png"
 	"io"
 	"mime/multipart"
 	"sort"
@@ -29,4 +31,15 @@ func multipartBody(t *testing.T, fields map[string]string, files map[string][]by
 	}
 	w.Close()
 	return &b, w.FormDataContentType()
+}
+
+// tinyPNG is a 2x2 PNG with a text chunk standing in for metadata.
+func tinyPNG(t *testing.T) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	img := image.NewRGBA(image.Rect(0, 0, 2, 2))
+	if err := png.Encode(&b, img); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
 }
