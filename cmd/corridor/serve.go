@@ -159,7 +159,13 @@ func (m *Main) buildServer(ctx context.Context, p paths, role string) (*server, 
 	}
 	if role != "edge" {
 		// The edge serves no console at all.
-		console.New(console.Config{SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://")}, db, secret, cat, log).Register(mux)
+		signer, _, err := crypto.LoadOrCreateSigningKey(p.signingKey())
+		if err != nil {
+			db.Close()
+			return nil, nil, err
+		}
+		console.New(console.Config{SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"), Signer: signer, Generator: Version},
+			db, secret, cat, log).Register(mux)
 	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")

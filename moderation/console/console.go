@@ -25,6 +25,7 @@ import (
 	"github.com/corridor-gateway/corridor/intake"
 	"github.com/corridor-gateway/corridor/intake/sqlite"
 	"github.com/corridor-gateway/corridor/moderation"
+	"github.com/corridor-gateway/corridor/moderation/dossier"
 )
 
 //go:embed templates/*.html
@@ -37,9 +38,11 @@ var templates = template.Must(template.ParseFS(templateFS, "templates/*.html"))
 
 // Config configures the console.
 type Config struct {
-	SecureCookies bool          // served over HTTPS: __Host- cookie with Secure
-	Idle          time.Duration // a session ends after this long unused (default 20 min)
-	Absolute      time.Duration // and after this long in all (default 8 h)
+	SecureCookies bool               // served over HTTPS: __Host- cookie with Secure
+	Signer        *crypto.SigningKey // signs dossier manifests
+	Generator     string             // names this build in bundles
+	Idle          time.Duration      // a session ends after this long unused (default 20 min)
+	Absolute      time.Duration      // and after this long in all (default 8 h)
 }
 
 // Console is the moderation console.
@@ -97,6 +100,10 @@ func (c *Console) Register(mux *http.ServeMux) {
 		"POST /moderate/report/{id}/state":           c.state,
 		"POST /moderate/report/{id}/note":            c.note,
 		"POST /moderate/report/{id}/assign":          c.assign,
+		"POST /moderate/report/{id}/forward":         c.forward,
+		"GET /moderate/dossiers":                     c.dossiers,
+		"POST /moderate/dossiers":                    c.createDossier,
+		"POST /moderate/dossiers/{name}/export":      c.exportDossier,
 		"GET /moderate/audit":                        c.audit,
 		"POST /moderate/accounts/{login}/disable":    c.disable,
 	}
@@ -475,6 +482,7 @@ type reportData struct {
 	GCM         []string
 	Attachments []moderation.Attachment
 	CanAssign   bool
+	Dossiers    []string
 }
 
 func (c *Console) report(w http.ResponseWriter, r *http.Request, s *session) {
@@ -505,6 +513,9 @@ func (c *Console) report(w http.ResponseWriter, r *http.Request, s *session) {
 		if moderation.CheckTransition(m.State, st) == nil {
 			d.Next = append(d.Next, st)
 		}
+	}
+	if d.CanAssign && m.State == intake.StateAccepted && slices.Contains(m.Scopes, intake.ScopeShare) {
+		d.Dossiers, _ = c.db.DossierNames(r.Context())
 	}
 	c.render(w, r, http.StatusOK, "report.html", s, d)
 }
@@ -656,4 +667,83 @@ func (c *Console) disable(w http.ResponseWriter, r *http.Request, s *session) {
 	}
 	c.sessions.endLogin(login)
 	http.Redirect(w, r, "/moderate/audit", http.StatusSeeOther)
+}
+
+// ---- dossiers ----
+
+func (c *Console) dossiers(w http.ResponseWriter, r *http.Request, s *session) {
+	names, err := c.db.DossierNames(r.Context())
+	if err != nil {
+		c.fail(w, r, http.StatusServiceUnavailable, "mod.error.forbidden")
+		return
+	}
+	c.render(w, r, http.StatusOK, "dossiers.html", s, names)
+}
+
+func (c *Console) createDossier(w http.ResponseWriter, r *http.Request, s *session) {
+	name := strings.TrimSpace(r.PostFormValue("name"))
+	rcpts := strings.Fields(r.PostFormValue("recipients"))
+	country := strings.ToUpper(strings.TrimSpace(r.PostFormValue("country")))
+	if _, err := crypto.NewKeySet(rcpts...); err != nil || name == "" || len(name) > 40 || strings.ContainsAny(name, "/ ") {
+		c.fail(w, r, http.StatusBadRequest, "mod.error.forbidden")
+		return
+	}
+	if country != "" {
+		if iso3, ok := intake.CountryISO3(country); !ok || iso3 != country {
+			c.fail(w, r, http.StatusBadRequest, "mod.error.forbidden")
+			return
+		}
+	}
+	err := c.db.CreateDossier(r.Context(), &sqlite.Dossier{Name: name, Body: r.PostFormValue("body"), Country: country, Recipients: rcpts,
+		Publishable: r.PostFormValue("publishable") == "yes"}, "mod:"+s.login)
+	if err != nil {
+		c.fail(w, r, http.StatusConflict, "mod.error.forbidden")
+		return
+	}
+	http.Redirect(w, r, "/moderate/dossiers", http.StatusSeeOther)
+}
+
+func (c *Console) forward(w http.ResponseWriter, r *http.Request, s *session) {
+	m, err := c.readable(r, s)
+	if err != nil {
+		c.fail(w, r, http.StatusNotFound, "mod.error.not_found")
+		return
+	}
+	d, err := c.db.Dossier(r.Context(), r.PostFormValue("dossier"))
+	if err != nil {
+		c.fail(w, r, http.StatusNotFound, "mod.error.not_found")
+		return
+	}
+	if _, err := dossier.Forward(r.Context(), c.db, s.keyring, d, m.ID, "mod:"+s.login); err != nil {
+		c.fail(w, r, http.StatusConflict, "mod.error.illegal_transition")
+		return
+	}
+	c.back(w, r, m.ID)
+}
+
+func (c *Console) exportDossier(w http.ResponseWriter, r *http.Request, s *session) {
+	d, err := c.db.Dossier(r.Context(), r.PathValue("name"))
+	if err != nil || c.cfg.Signer == nil {
+		c.fail(w, r, http.StatusNotFound, "mod.error.not_found")
+		return
+	}
+	var ids []*crypto.Identity
+	for _, k := range s.keyring.KeyIDs() {
+		id, _ := s.keyring.Identity(k)
+		ids = append(ids, id)
+	}
+	// Written to a buffer first, so a failure is a clear error and not a
+	// truncated download; the bundle is ciphertext.
+	var buf bytes.Buffer
+	st, err := dossier.Export(r.Context(), dossier.ExportOptions{DB: c.db, Dossier: d, Identities: crypto.AgeIdentities(ids),
+		Signer: c.cfg.Signer, Generator: c.cfg.Generator}, &buf)
+	if err != nil {
+		c.log.Error("dossier export failed", "error_kind", "export")
+		c.fail(w, r, http.StatusConflict, "mod.error.forbidden")
+		return
+	}
+	c.audit1(r.Context(), s, "dossier.export", d.Name+" "+strconv.Itoa(st.Reports)+" reports")
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Content-Disposition", `attachment; filename="`+d.Name+`.age"`)
+	w.Write(buf.Bytes())
 }

@@ -43,8 +43,8 @@ type fixture struct {
 	db     *sqlite.DB
 	mux    *http.ServeMux
 	now    time.Time
-	totp   string            // the account's TOTP secret
-	mod    *crypto.Identity  // the moderator's own age identity
+	totp   string           // the account's TOTP secret
+	mod    *crypto.Identity // the moderator's own age identity
 	secret *crypto.Secret   // the deployment secret
 	cfg    Config           // as given to New
 }

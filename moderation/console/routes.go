@@ -44,6 +44,10 @@ var Routes = []Route{
 	{"POST /moderate/report/{id}/state", Unlocked},
 	{"POST /moderate/report/{id}/note", Unlocked},
 	{"POST /moderate/report/{id}/assign", Lead},
+	{"POST /moderate/report/{id}/forward", Lead},
+	{"GET /moderate/dossiers", Lead},
+	{"POST /moderate/dossiers", Lead},
+	{"POST /moderate/dossiers/{name}/export", Lead},
 	{"GET /moderate/audit", Admin},
 	{"POST /moderate/accounts/{login}/disable", Admin},
 }
