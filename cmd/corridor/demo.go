@@ -37,6 +37,23 @@ func (m *Main) cmdDemo(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	consolePath := filepath.Join(p.dir, "demo-console-password.txt")
+	if _, err := os.Stat(consolePath); err != nil {
+		password := crypto.Token(10)
+		if err := writeNewFile(consolePath, []byte(password+"\n"), 0o600); err != nil {
+			return err
+		}
+		var out strings.Builder
+		sub := &Main{Stdout: &out, Stderr: m.Stderr, Getenv: m.Getenv}
+		if err := sub.cmdModeratorAdd(ctx, []string{"demo", "--recipient", ids[0].Recipient, "--desk", "default", "--role", "lead",
+			"--password-file", consolePath, "--data", p.dir}); err != nil {
+			return err
+		}
+	}
+	consolePW, err := os.ReadFile(consolePath)
+	if err != nil {
+		return err
+	}
 	host := *listen
 	if strings.HasPrefix(host, ":") {
 		host = "127.0.0.1" + host
@@ -53,9 +70,12 @@ Demo moderator (reads desk "default"):
   identity file:      %[2]s
   public key:         %[3]s
   read the reports:   go run ./cmd/corridor report list --data %[4]s --identity %[2]s
+  console:            http://%[1]s/moderate/   login demo, password %[5]s
+                      (the first sign-in shows a QR code for your authenticator app;
+                      then unlock with the identity file above)
 
 This is a demo: every key is in %[4]s. Never use it for real testimony.
-`, addr, modPath, ids[0].Recipient, p.dir)
+`, addr, modPath, ids[0].Recipient, p.dir, strings.TrimSpace(string(consolePW)))
 	}
 	return m.serve(ctx, p, *listen, "all")
 }
