@@ -362,14 +362,19 @@ func TestEdgeRoleWithoutPrivateKey(t *testing.T) {
 		if err := os.Rename(filepath.Join(dir, "custodian-identity.txt"), offline); err != nil {
 			t.Fatal(err)
 		}
+		// The dossier signing key lives on the moderation host.
+		os.Remove(filepath.Join(dir, "secrets", "signing.key"))
 	}})
 	if hits := grepDir(t, d.dir, "AGE-SECRET-KEY"); len(hits) > 0 {
 		t.Fatalf("a private key is in the edge's data dir: %v", hits)
 	}
+	if resp, err := http.Get(d.url + "/moderate/login"); err != nil || resp.StatusCode != 404 {
+		t.Errorf("the edge serves the console: %v", resp.StatusCode)
+	}
 	c := d.client()
 	cn := canary(t)
 	d.receipt(c, d.post(c, map[string]string{"token": d.formToken(c, "en"), "consent.read": "yes", "testimony": cn}, nil))
-	if strings.Contains(d.logs.String(), "custodian identity is still") {
+	if strings.Contains(d.logs.String(), "custodian identity is still") || strings.Contains(d.logs.String(), "signing key is in") {
 		t.Error("serve warned about a custodian identity that is not there")
 	}
 	rs := d.listJSON(d.modKey)

@@ -74,6 +74,9 @@ func (m *Main) buildServer(ctx context.Context, p paths, role string) (*server, 
 	if _, err := os.Stat(p.custodian()); err == nil {
 		log.Warn("the custodian identity is still in the data dir: move it offline once desk members are added", "file", "custodian-identity.txt")
 	}
+	if _, err := os.Stat(p.signingKey()); err == nil && role == "edge" {
+		log.Warn("the dossier signing key is in the edge's data dir: it belongs on the moderation host only", "file", "secrets/signing.key")
+	}
 	db, err := sqlite.Open(p.db())
 	if err != nil {
 		return nil, nil, err
