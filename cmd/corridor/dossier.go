@@ -11,7 +11,6 @@ import (
 	"github.com/corridor-gateway/corridor/crypto"
 	"github.com/corridor-gateway/corridor/intake"
 	"github.com/corridor-gateway/corridor/intake/sqlite"
-	"github.com/corridor-gateway/corridor/moderation"
 	"github.com/corridor-gateway/corridor/moderation/dossier"
 )
 
@@ -97,15 +96,12 @@ func (m *Main) cmdDossierAdd(ctx context.Context, args []string) error {
 	if len(pos) < 2 {
 		return usagef("dossier add needs NAME and at least one REPORT_ID")
 	}
-	ids, err := m.loadIdentity(*idPath)
+	a, err := m.openAs(ctx, f, *idPath)
 	if err != nil {
 		return err
 	}
-	_, db, err := openStore(f.paths())
-	if err != nil {
-		return err
-	}
-	defer db.Close()
+	defer a.close()
+	db, kr := a.db, a.kr
 	d, err := db.Dossier(ctx, pos[0])
 	if errors.Is(err, intake.ErrNotFound) {
 		return fmt.Errorf("there is no dossier named %s", pos[0])
@@ -113,13 +109,8 @@ func (m *Main) cmdDossierAdd(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	kr, err := moderation.Unlock(ctx, db, ids)
-	if err != nil {
-		return err
-	}
-	defer kr.Forget()
 	for _, id := range pos[1:] {
-		hash, err := dossier.Forward(ctx, db, kr, d, id, actorOf(ids))
+		hash, err := dossier.Forward(ctx, db, kr, d, id, a.actor)
 		if errors.Is(err, intake.ErrNotFound) {
 			return fmt.Errorf("no report %s that you can read", id)
 		}
@@ -143,15 +134,12 @@ func (m *Main) cmdDossierExport(ctx context.Context, args []string) error {
 	if len(pos) != 1 || *out == "" {
 		return usagef("dossier export needs NAME and --out FILE.age")
 	}
-	ids, err := m.loadIdentity(*idPath)
+	a, err := m.openAs(ctx, f, *idPath)
 	if err != nil {
 		return err
 	}
-	_, db, err := openStore(f.paths())
-	if err != nil {
-		return err
-	}
-	defer db.Close()
+	defer a.close()
+	db, kr := a.db, a.kr
 	d, err := db.Dossier(ctx, pos[0])
 	if errors.Is(err, intake.ErrNotFound) {
 		return fmt.Errorf("there is no dossier named %s", pos[0])
@@ -159,11 +147,6 @@ func (m *Main) cmdDossierExport(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	kr, err := moderation.Unlock(ctx, db, ids)
-	if err != nil {
-		return err
-	}
-	defer kr.Forget()
 	signer, _, err := crypto.LoadOrCreateSigningKey(f.paths().signingKey())
 	if err != nil {
 		return err
@@ -194,7 +177,7 @@ func (m *Main) cmdDossierExport(ctx context.Context, args []string) error {
 		os.Remove(tmp)
 		return err
 	}
-	if err := db.Audit(ctx, actorOf(ids), "dossier.export", fmt.Sprintf("%s %d reports", d.Name, st.Reports)); err != nil {
+	if err := db.Audit(ctx, a.actor, "dossier.export", fmt.Sprintf("%s %d reports", d.Name, st.Reports)); err != nil {
 		return err
 	}
 	fmt.Fprintf(m.Stdout, "Exported %d reports (%d attachments) to %s, signed with %s.\n", st.Reports, st.Attachments, *out, signer.PublicText())

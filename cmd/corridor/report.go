@@ -61,26 +61,18 @@ func (m *Main) cmdReportList(ctx context.Context, args []string) error {
 	if len(pos) != 0 {
 		return usagef("report list takes no arguments")
 	}
-	ids, err := m.loadIdentity(*idPath)
+	a, err := m.openAs(ctx, f, *idPath)
 	if err != nil {
 		return err
 	}
-	_, db, err := openStore(f.paths())
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	kr, err := moderation.Unlock(ctx, db, ids)
-	if err != nil {
-		return err
-	}
-	defer kr.Forget()
+	defer a.close()
+	db, kr := a.db, a.kr
 	reports, openErr := kr.List(ctx, db, intake.Filter{Desk: *desk, State: *state})
 	var objs []string
 	for _, r := range reports {
 		objs = append(objs, r.Meta.ID)
 	}
-	if err := db.AuditMany(ctx, actorOf(ids), "report.decrypt", objs); err != nil {
+	if err := db.AuditMany(ctx, a.actor, "report.decrypt", objs); err != nil {
 		return err
 	}
 	if *asJSON {
@@ -128,20 +120,12 @@ func (m *Main) cmdReportShow(ctx context.Context, args []string) error {
 	if len(pos) != 1 {
 		return usagef("report show needs one report ID")
 	}
-	ids, err := m.loadIdentity(*idPath)
+	a, err := m.openAs(ctx, f, *idPath)
 	if err != nil {
 		return err
 	}
-	_, db, err := openStore(f.paths())
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	kr, err := moderation.Unlock(ctx, db, ids)
-	if err != nil {
-		return err
-	}
-	defer kr.Forget()
+	defer a.close()
+	db, kr := a.db, a.kr
 	meta, err := db.Report(ctx, pos[0])
 	if errors.Is(err, intake.ErrNotFound) {
 		return fmt.Errorf("no report %s that you can read", pos[0])
@@ -156,7 +140,7 @@ func (m *Main) cmdReportShow(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := db.Audit(ctx, actorOf(ids), "report.decrypt", meta.ID); err != nil {
+	if err := db.Audit(ctx, a.actor, "report.decrypt", meta.ID); err != nil {
 		return err
 	}
 	if *asJSON {
@@ -218,23 +202,13 @@ func (a *access) close() {
 // only if one of them can read it; otherwise it answers as if the report did
 // not exist (no existence oracle).
 func (m *Main) readableReport(ctx context.Context, f *flags, idPath, id string) (*access, intake.ReportMeta, error) {
-	ids, err := m.loadIdentity(idPath)
+	a, err := m.openAs(ctx, f, idPath)
 	if err != nil {
 		return nil, intake.ReportMeta{}, err
 	}
-	_, db, err := openStore(f.paths())
-	if err != nil {
-		return nil, intake.ReportMeta{}, err
-	}
-	kr, err := moderation.Unlock(ctx, db, ids)
-	if err != nil {
-		db.Close()
-		return nil, intake.ReportMeta{}, err
-	}
-	a := &access{db: db, kr: kr, actor: actorOf(ids)}
-	meta, err := db.Report(ctx, id)
+	meta, err := a.db.Report(ctx, id)
 	if err == nil {
-		if _, ok := kr.Identity(meta.DeskKeyID); !ok {
+		if _, ok := a.kr.Identity(meta.DeskKeyID); !ok {
 			err = intake.ErrNotFound
 		}
 	}
@@ -246,6 +220,25 @@ func (m *Main) readableReport(ctx context.Context, f *flags, idPath, id string) 
 		return nil, meta, err
 	}
 	return a, meta, nil
+}
+
+// openAs loads the caller's identity, opens the store and unlocks the
+// desks that identity is on.
+func (m *Main) openAs(ctx context.Context, f *flags, idPath string) (*access, error) {
+	ids, err := m.loadIdentity(idPath)
+	if err != nil {
+		return nil, err
+	}
+	_, db, err := openStore(f.paths())
+	if err != nil {
+		return nil, err
+	}
+	kr, err := moderation.Unlock(ctx, db, ids)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return &access{db: db, kr: kr, actor: actorOf(ids)}, nil
 }
 
 func (m *Main) cmdReportTag(ctx context.Context, args []string) error {

@@ -92,15 +92,15 @@ func (c *Console) Register(mux *http.ServeMux) {
 		"GET /moderate/unlock":                       c.unlockForm,
 		"POST /moderate/unlock":                      c.unlock,
 		"GET /moderate/queue":                        c.queue,
-		"GET /moderate/report/{id}":                  c.report,
-		"GET /moderate/report/{id}/attachment/{seq}": c.attachment,
-		"POST /moderate/report/{id}/redact":          c.redact,
-		"POST /moderate/report/{id}/tags":            c.tags,
-		"POST /moderate/report/{id}/facets":          c.facets,
-		"POST /moderate/report/{id}/state":           c.state,
-		"POST /moderate/report/{id}/note":            c.note,
-		"POST /moderate/report/{id}/assign":          c.assign,
-		"POST /moderate/report/{id}/forward":         c.forward,
+		"GET /moderate/report/{id}":                  c.withReport(c.report),
+		"GET /moderate/report/{id}/attachment/{seq}": c.withReport(c.attachment),
+		"POST /moderate/report/{id}/redact":          c.withReport(c.redact),
+		"POST /moderate/report/{id}/tags":            c.withReport(c.tags),
+		"POST /moderate/report/{id}/facets":          c.withReport(c.facets),
+		"POST /moderate/report/{id}/state":           c.withReport(c.state),
+		"POST /moderate/report/{id}/note":            c.withReport(c.note),
+		"POST /moderate/report/{id}/assign":          c.withReport(c.assign),
+		"POST /moderate/report/{id}/forward":         c.withReport(c.forward),
 		"GET /moderate/dossiers":                     c.dossiers,
 		"POST /moderate/dossiers":                    c.createDossier,
 		"POST /moderate/dossiers/{name}/export":      c.exportDossier,
@@ -458,6 +458,19 @@ func (c *Console) queue(w http.ResponseWriter, r *http.Request, s *session) {
 	c.render(w, r, http.StatusOK, "queue.html", s, d)
 }
 
+// withReport serves a route about one report the session may read; any
+// other id is answered as not found.
+func (c *Console) withReport(fn func(http.ResponseWriter, *http.Request, *session, intake.ReportMeta)) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, s *session) {
+		m, err := c.readable(r, s)
+		if err != nil {
+			c.fail(w, r, http.StatusNotFound, "mod.error.not_found")
+			return
+		}
+		fn(w, r, s, m)
+	}
+}
+
 // readable returns a report's metadata if this session may read it; else
 // ErrNotFound (404, never 403: no existence oracle).
 func (c *Console) readable(r *http.Request, s *session) (intake.ReportMeta, error) {
@@ -485,12 +498,8 @@ type reportData struct {
 	Dossiers    []string
 }
 
-func (c *Console) report(w http.ResponseWriter, r *http.Request, s *session) {
-	m, err := c.readable(r, s)
-	if err != nil {
-		c.fail(w, r, http.StatusNotFound, "mod.error.not_found")
-		return
-	}
+func (c *Console) report(w http.ResponseWriter, r *http.Request, s *session, m intake.ReportMeta) {
+	var err error
 	rep, err := s.keyring.Open(r.Context(), c.db, m, true)
 	if err != nil {
 		c.log.Error("report does not open", "error_kind", "envelope")
@@ -520,12 +529,8 @@ func (c *Console) report(w http.ResponseWriter, r *http.Request, s *session) {
 	c.render(w, r, http.StatusOK, "report.html", s, d)
 }
 
-func (c *Console) attachment(w http.ResponseWriter, r *http.Request, s *session) {
-	m, err := c.readable(r, s)
-	if err != nil {
-		c.fail(w, r, http.StatusNotFound, "mod.error.not_found")
-		return
-	}
+func (c *Console) attachment(w http.ResponseWriter, r *http.Request, s *session, m intake.ReportMeta) {
+	var err error
 	seq, _ := strconv.Atoi(r.PathValue("seq"))
 	rep, err := s.keyring.Open(r.Context(), c.db, m, true)
 	if err != nil {
@@ -548,12 +553,8 @@ func (c *Console) back(w http.ResponseWriter, r *http.Request, id string) {
 	http.Redirect(w, r, "/moderate/report/"+id, http.StatusSeeOther)
 }
 
-func (c *Console) redact(w http.ResponseWriter, r *http.Request, s *session) {
-	m, err := c.readable(r, s)
-	if err != nil {
-		c.fail(w, r, http.StatusNotFound, "mod.error.not_found")
-		return
-	}
+func (c *Console) redact(w http.ResponseWriter, r *http.Request, s *session, m intake.ReportMeta) {
+	var err error
 	_, err = s.keyring.Redact(r.Context(), c.db, c.db, m, r.PostFormValue("field"), r.PostFormValue("find"), r.PostFormValue("marker"), "mod:"+s.login)
 	if err != nil {
 		c.fail(w, r, http.StatusBadRequest, "mod.error.forbidden")
@@ -562,12 +563,7 @@ func (c *Console) redact(w http.ResponseWriter, r *http.Request, s *session) {
 	c.back(w, r, m.ID)
 }
 
-func (c *Console) tags(w http.ResponseWriter, r *http.Request, s *session) {
-	m, err := c.readable(r, s)
-	if err != nil {
-		c.fail(w, r, http.StatusNotFound, "mod.error.not_found")
-		return
-	}
+func (c *Console) tags(w http.ResponseWriter, r *http.Request, s *session, m intake.ReportMeta) {
 	codes := r.PostForm["code"]
 	if err := moderation.CheckTags(codes); err != nil {
 		c.fail(w, r, http.StatusBadRequest, "mod.error.forbidden")
@@ -580,12 +576,7 @@ func (c *Console) tags(w http.ResponseWriter, r *http.Request, s *session) {
 	c.back(w, r, m.ID)
 }
 
-func (c *Console) facets(w http.ResponseWriter, r *http.Request, s *session) {
-	m, err := c.readable(r, s)
-	if err != nil {
-		c.fail(w, r, http.StatusNotFound, "mod.error.not_found")
-		return
-	}
+func (c *Console) facets(w http.ResponseWriter, r *http.Request, s *session, m intake.ReportMeta) {
 	f := map[string]string{}
 	for k := range moderation.Facets {
 		if v := r.PostFormValue(k); v != "" {
@@ -599,12 +590,8 @@ func (c *Console) facets(w http.ResponseWriter, r *http.Request, s *session) {
 	c.back(w, r, m.ID)
 }
 
-func (c *Console) state(w http.ResponseWriter, r *http.Request, s *session) {
-	m, err := c.readable(r, s)
-	if err != nil {
-		c.fail(w, r, http.StatusNotFound, "mod.error.not_found")
-		return
-	}
+func (c *Console) state(w http.ResponseWriter, r *http.Request, s *session, m intake.ReportMeta) {
+	var err error
 	err = c.db.SetState(r.Context(), m.ID, r.PostFormValue("state"), "mod:"+s.login, moderation.CheckTransition)
 	var it *moderation.IllegalTransition
 	if errors.As(err, &it) || err != nil {
@@ -614,12 +601,7 @@ func (c *Console) state(w http.ResponseWriter, r *http.Request, s *session) {
 	c.back(w, r, m.ID)
 }
 
-func (c *Console) note(w http.ResponseWriter, r *http.Request, s *session) {
-	m, err := c.readable(r, s)
-	if err != nil {
-		c.fail(w, r, http.StatusNotFound, "mod.error.not_found")
-		return
-	}
+func (c *Console) note(w http.ResponseWriter, r *http.Request, s *session, m intake.ReportMeta) {
 	if err := s.keyring.AddNote(r.Context(), c.db, m, s.login, r.PostFormValue("note")); err != nil {
 		c.fail(w, r, http.StatusBadRequest, "mod.error.forbidden")
 		return
@@ -627,12 +609,7 @@ func (c *Console) note(w http.ResponseWriter, r *http.Request, s *session) {
 	c.back(w, r, m.ID)
 }
 
-func (c *Console) assign(w http.ResponseWriter, r *http.Request, s *session) {
-	m, err := c.readable(r, s)
-	if err != nil {
-		c.fail(w, r, http.StatusNotFound, "mod.error.not_found")
-		return
-	}
+func (c *Console) assign(w http.ResponseWriter, r *http.Request, s *session, m intake.ReportMeta) {
 	login := r.PostFormValue("login")
 	if a, err := c.db.Account(r.Context(), login); err != nil || a.Disabled || !slices.Contains(a.Desks, m.Desk) {
 		c.fail(w, r, http.StatusBadRequest, "mod.error.forbidden")
@@ -703,12 +680,8 @@ func (c *Console) createDossier(w http.ResponseWriter, r *http.Request, s *sessi
 	http.Redirect(w, r, "/moderate/dossiers", http.StatusSeeOther)
 }
 
-func (c *Console) forward(w http.ResponseWriter, r *http.Request, s *session) {
-	m, err := c.readable(r, s)
-	if err != nil {
-		c.fail(w, r, http.StatusNotFound, "mod.error.not_found")
-		return
-	}
+func (c *Console) forward(w http.ResponseWriter, r *http.Request, s *session, m intake.ReportMeta) {
+	var err error
 	d, err := c.db.Dossier(r.Context(), r.PostFormValue("dossier"))
 	if err != nil {
 		c.fail(w, r, http.StatusNotFound, "mod.error.not_found")
