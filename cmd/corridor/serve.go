@@ -167,8 +167,10 @@ func (m *Main) buildServer(ctx context.Context, p paths, role string) (*server, 
 			db.Close()
 			return nil, nil, err
 		}
-		console.New(console.Config{SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"), Signer: signer, Generator: Version},
-			db, secret, cat, log).Register(mux)
+		con := console.New(console.Config{SecureCookies: strings.HasPrefix(cfg.PublicURL, "https://"), Signer: signer, Generator: Version},
+			db, secret, cat, log)
+		con.Register(mux)
+		go con.Run(ctx)
 	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")

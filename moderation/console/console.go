@@ -79,6 +79,21 @@ func (c *Console) cookieName() string {
 
 type handlerFunc func(w http.ResponseWriter, r *http.Request, s *session)
 
+// Run ends expired sessions once a minute until ctx ends, so unlocked
+// keys do not outlive their session even when no request comes.
+func (c *Console) Run(ctx context.Context) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			c.sessions.Sweep(c.Now())
+		}
+	}
+}
+
 // Register serves every route of Routes with its policy.
 func (c *Console) Register(mux *http.ServeMux) {
 	h := map[string]handlerFunc{

@@ -33,6 +33,7 @@ type sessions struct {
 func (s *sessions) new(login, role string, enrolled bool, desks []string, now time.Time) *session {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.sweepLocked(now)
 	ss := &session{id: crypto.Token(32), login: login, role: role, enrolled: enrolled, csrf: crypto.Token(20),
 		created: now, seen: now, desks: desks}
 	s.m[ss.id] = ss
@@ -44,6 +45,7 @@ func (s *sessions) new(login, role string, enrolled bool, desks []string, now ti
 func (s *sessions) get(id string, now time.Time) *session {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.sweepLocked(now)
 	ss := s.m[id]
 	if ss == nil {
 		return nil
@@ -54,6 +56,23 @@ func (s *sessions) get(id string, now time.Time) *session {
 	}
 	ss.seen = now
 	return ss
+}
+
+// sweepLocked ends every idle or too old session, so a moderator who
+// closes the tab does not leave desk keys unlocked until a restart.
+func (s *sessions) sweepLocked(now time.Time) {
+	for _, ss := range s.m {
+		if now.Sub(ss.seen) > s.idle || now.Sub(ss.created) > s.absolute {
+			s.endLocked(ss)
+		}
+	}
+}
+
+// Sweep ends expired sessions; the console also sweeps at every request.
+func (s *sessions) Sweep(now time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sweepLocked(now)
 }
 
 func (s *sessions) endLocked(ss *session) {
