@@ -42,7 +42,7 @@ func (db *DB) SetAuditKey(key []byte) {
 func (db *DB) appendAudit(tx *sql.Tx, actor, action, object string) error {
 	var seq int64
 	var prev string
-	err := tx.QueryRow("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").Scan(&seq, &prev)
+	err := db.txQueryRow(tx, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").Scan(&seq, &prev)
 	if errors.Is(err, sql.ErrNoRows) {
 		seq, prev = 0, auditGenesis
 	} else if err != nil {
@@ -51,7 +51,7 @@ func (db *DB) appendAudit(tx *sql.Tx, actor, action, object string) error {
 	seq++
 	actor = actorName(actor)
 	tm := time.Now().UTC().Format(time.RFC3339)
-	_, err = tx.Exec("INSERT INTO audit (seq, time, actor, action, object, prev, hash) VALUES (?,?,?,?,?,?,?)",
+	_, err = db.txExec(tx, "INSERT INTO audit (seq, time, actor, action, object, prev, hash) VALUES (?,?,?,?,?,?,?)",
 		seq, tm, actor, action, object, prev, auditHash(db.auditKey, prev, tm, actor, action, object, seq))
 	return err
 }

@@ -49,7 +49,7 @@ func (db *DB) InboundReply(ctx context.Context, idemKey []byte) ([]byte, error) 
 func (db *DB) CommitTurn(ctx context.Context, t *intake.Turn) error {
 	return db.exec(ctx, func(tx *sql.Tx) error {
 		var one int
-		err := tx.QueryRow("SELECT 1 FROM inbound WHERE idem_key = ?", t.IdemKey).Scan(&one)
+		err := db.txQueryRow(tx, "SELECT 1 FROM inbound WHERE idem_key = ?", t.IdemKey).Scan(&one)
 		if err == nil {
 			return intake.ErrDuplicate
 		}
@@ -57,7 +57,7 @@ func (db *DB) CommitTurn(ctx context.Context, t *intake.Turn) error {
 			return err
 		}
 		var version int64
-		err = tx.QueryRow("SELECT version FROM sessions WHERE key = ?", t.SessionKey).Scan(&version)
+		err = db.txQueryRow(tx, "SELECT version FROM sessions WHERE key = ?", t.SessionKey).Scan(&version)
 		if errors.Is(err, sql.ErrNoRows) {
 			version = 0
 		} else if err != nil {
@@ -67,7 +67,7 @@ func (db *DB) CommitTurn(ctx context.Context, t *intake.Turn) error {
 			return intake.ErrConflict
 		}
 		for _, id := range t.Erase {
-			if _, err := tx.Exec("DELETE FROM reports WHERE id = ?", id); err != nil {
+			if _, err := db.txExec(tx, "DELETE FROM reports WHERE id = ?", id); err != nil {
 				return err
 			}
 			if err := db.appendAudit(tx, t.Actor, "erase", id+" subject-request"); err != nil {
@@ -75,38 +75,38 @@ func (db *DB) CommitTurn(ctx context.Context, t *intake.Turn) error {
 			}
 		}
 		if t.NewReport != nil {
-			if err := insertReport(tx, t.NewReport); err != nil {
+			if err := db.insertReport(tx, t.NewReport); err != nil {
 				return err
 			}
 		}
 		for _, e := range t.Entries {
-			if _, err := tx.Exec("INSERT INTO entries (report_id, seq, kind, desk, custodian) VALUES (?,?,?,?,?)", t.ReportID, e.Seq, e.Kind, e.Desk, e.Custodian); err != nil {
+			if _, err := db.txExec(tx, "INSERT INTO entries (report_id, seq, kind, desk, custodian) VALUES (?,?,?,?,?)", t.ReportID, e.Seq, e.Kind, e.Desk, e.Custodian); err != nil {
 				return err
 			}
 		}
 		if t.SetTopic != "" {
-			if _, err := tx.Exec("UPDATE reports SET topic = ? WHERE id = ?", t.SetTopic, t.ReportID); err != nil {
+			if _, err := db.txExec(tx, "UPDATE reports SET topic = ? WHERE id = ?", t.SetTopic, t.ReportID); err != nil {
 				return err
 			}
-			if _, err := tx.Exec("INSERT OR IGNORE INTO report_tags (report_id, code) VALUES (?,?)", t.ReportID, t.SetTopic); err != nil {
+			if _, err := db.txExec(tx, "INSERT OR IGNORE INTO report_tags (report_id, code) VALUES (?,?)", t.ReportID, t.SetTopic); err != nil {
 				return err
 			}
 		}
 		if t.Finish {
-			if _, err := tx.Exec("UPDATE reports SET state = ? WHERE id = ? AND state = ?", intake.StateNew, t.ReportID, intake.StateIncomplete); err != nil {
+			if _, err := db.txExec(tx, "UPDATE reports SET state = ? WHERE id = ? AND state = ?", intake.StateNew, t.ReportID, intake.StateIncomplete); err != nil {
 				return err
 			}
-			if _, err := tx.Exec("INSERT INTO receipts (hash, report_id) VALUES (?,?)", t.ReceiptHash, t.ReportID); err != nil {
+			if _, err := db.txExec(tx, "INSERT INTO receipts (hash, report_id) VALUES (?,?)", t.ReceiptHash, t.ReportID); err != nil {
 				return err
 			}
 		}
 		if t.Session == nil {
-			if _, err := tx.Exec("DELETE FROM sessions WHERE key = ?", t.SessionKey); err != nil {
+			if _, err := db.txExec(tx, "DELETE FROM sessions WHERE key = ?", t.SessionKey); err != nil {
 				return err
 			}
 		} else {
 			s := t.Session
-			if _, err := tx.Exec(`INSERT INTO sessions (key, version, step, language, scopes, answered, tag, report_id, next_seq, expires) VALUES (?,?,?,?,?,?,?,?,?,?)
+			if _, err := db.txExec(tx, `INSERT INTO sessions (key, version, step, language, scopes, answered, tag, report_id, next_seq, expires) VALUES (?,?,?,?,?,?,?,?,?,?)
 				ON CONFLICT(key) DO UPDATE SET version=excluded.version, step=excluded.step, language=excluded.language,
 				scopes=excluded.scopes, answered=excluded.answered, tag=excluded.tag, report_id=excluded.report_id,
 				next_seq=excluded.next_seq, expires=excluded.expires`,
@@ -114,7 +114,7 @@ func (db *DB) CommitTurn(ctx context.Context, t *intake.Turn) error {
 				return err
 			}
 		}
-		_, err = tx.Exec("INSERT INTO inbound (idem_key, reply) VALUES (?,?)", t.IdemKey, t.Reply)
+		_, err = db.txExec(tx, "INSERT INTO inbound (idem_key, reply) VALUES (?,?)", t.IdemKey, t.Reply)
 		if isUnique(err) {
 			return intake.ErrDuplicate
 		}
@@ -127,7 +127,7 @@ func (db *DB) CommitTurn(ctx context.Context, t *intake.Turn) error {
 func (db *DB) ExpireSessions(ctx context.Context, now time.Time) (int, error) {
 	var n int64
 	err := db.exec(ctx, func(tx *sql.Tx) error {
-		res, err := tx.Exec("DELETE FROM sessions WHERE expires < ?", now.Unix())
+		res, err := db.txExec(tx, "DELETE FROM sessions WHERE expires < ?", now.Unix())
 		if err != nil {
 			return err
 		}
@@ -141,7 +141,7 @@ func (db *DB) ExpireSessions(ctx context.Context, now time.Time) (int, error) {
 // message id and the status word, nothing else.
 func (db *DB) RecordDelivery(ctx context.Context, sidHash []byte, status string, day time.Time) error {
 	return db.exec(ctx, func(tx *sql.Tx) error {
-		_, err := tx.Exec(`INSERT INTO deliveries (sid_hash, status, day) VALUES (?,?,?)
+		_, err := db.txExec(tx, `INSERT INTO deliveries (sid_hash, status, day) VALUES (?,?,?)
 			ON CONFLICT(sid_hash) DO UPDATE SET status = excluded.status`, sidHash, status, day.UTC().Format("2006-01-02"))
 		return err
 	})
@@ -162,14 +162,14 @@ func (db *DB) ReportDesk(ctx context.Context, reportID string) (intake.Desk, err
 func (db *DB) Quarantine(ctx context.Context, idemKey []byte, id string, blob []byte, day time.Time) error {
 	return db.exec(ctx, func(tx *sql.Tx) error {
 		var one int
-		err := tx.QueryRow("SELECT 1 FROM quarantine WHERE idem_key = ?", idemKey).Scan(&one)
+		err := db.txQueryRow(tx, "SELECT 1 FROM quarantine WHERE idem_key = ?", idemKey).Scan(&one)
 		if err == nil {
 			return intake.ErrDuplicate
 		}
 		if !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
-		_, err = tx.Exec("INSERT INTO quarantine (idem_key, id, day, blob) VALUES (?,?,?,?)", idemKey, id, day.UTC().Format("2006-01-02"), blob)
+		_, err = db.txExec(tx, "INSERT INTO quarantine (idem_key, id, day, blob) VALUES (?,?,?,?)", idemKey, id, day.UTC().Format("2006-01-02"), blob)
 		return err
 	})
 }

@@ -29,6 +29,11 @@ type DB struct {
 	closed sync.Once
 	mu     sync.RWMutex // guards ops against send-after-close
 	shut   bool
+	// stmts caches statements prepared on the writer's one connection, so
+	// the writer does not parse the same SQL for every caller.
+	stmtMu  sync.Mutex
+	stmts   map[string]*sql.Stmt
+	pending map[string]bool
 	// auditKey keys the audit chain (SetAuditKey).
 	auditKey []byte
 }
@@ -191,6 +196,7 @@ func (db *DB) writer() {
 				o.err <- errs[i]
 			}
 		}
+		db.prepare()
 	}
 }
 
@@ -228,6 +234,11 @@ func (db *DB) Close() error {
 		db.mu.Unlock()
 		<-db.done
 		db.read.Close()
+		db.stmtMu.Lock()
+		for _, st := range db.stmts {
+			st.Close()
+		}
+		db.stmtMu.Unlock()
 		if _, e := db.write.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); e != nil {
 			err = e
 		}
@@ -268,4 +279,52 @@ func (db *DB) Compact(ctx context.Context) error {
 	}
 	_, err := db.write.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)")
 	return err
+}
+
+// stmt returns the writer's prepared statement for query, or nil when it
+// is not prepared yet: the writer's one connection is busy inside the
+// transaction then, so the query is noted and prepared between batches.
+func (db *DB) stmt(query string) *sql.Stmt {
+	db.stmtMu.Lock()
+	defer db.stmtMu.Unlock()
+	if s, ok := db.stmts[query]; ok {
+		return s
+	}
+	if db.pending == nil {
+		db.pending = map[string]bool{}
+	}
+	db.pending[query] = true
+	return nil
+}
+
+// prepare prepares the noted queries; the writer calls it between batches,
+// when its connection is free.
+func (db *DB) prepare() {
+	db.stmtMu.Lock()
+	defer db.stmtMu.Unlock()
+	for q := range db.pending {
+		if s, err := db.write.Prepare(q); err == nil {
+			if db.stmts == nil {
+				db.stmts = map[string]*sql.Stmt{}
+			}
+			db.stmts[q] = s
+		}
+		delete(db.pending, q)
+	}
+}
+
+// txExec runs a statement inside the writer's transaction, prepared once.
+func (db *DB) txExec(tx *sql.Tx, query string, args ...any) (sql.Result, error) {
+	if s := db.stmt(query); s != nil {
+		return tx.Stmt(s).Exec(args...)
+	}
+	return tx.Exec(query, args...)
+}
+
+// txQueryRow is txExec for a one-row query.
+func (db *DB) txQueryRow(tx *sql.Tx, query string, args ...any) *sql.Row {
+	if s := db.stmt(query); s != nil {
+		return tx.Stmt(s).QueryRow(args...)
+	}
+	return tx.QueryRow(query, args...)
 }

@@ -18,25 +18,25 @@ var ErrExists = errors.New("already exists")
 func (db *DB) AddDesk(ctx context.Context, name, keyID, recipient string, wraps map[string][]byte, actor string) error {
 	return db.exec(ctx, func(tx *sql.Tx) error {
 		day := time.Now().UTC().Format("2006-01-02")
-		if _, err := tx.Exec("INSERT INTO desks (name, created_day) VALUES (?,?)", name, day); err != nil {
+		if _, err := db.txExec(tx, "INSERT INTO desks (name, created_day) VALUES (?,?)", name, day); err != nil {
 			if isUnique(err) {
 				return ErrExists
 			}
 			return err
 		}
-		if err := insertKey(tx, name, keyID, recipient, wraps, day); err != nil {
+		if err := db.insertKey(tx, name, keyID, recipient, wraps, day); err != nil {
 			return err
 		}
 		return db.appendAudit(tx, actor, "desk.add", name+" key "+keyID)
 	})
 }
 
-func insertKey(tx *sql.Tx, desk, keyID, recipient string, wraps map[string][]byte, day string) error {
-	if _, err := tx.Exec("INSERT INTO desk_keys (id, desk, recipient, active, created_day) VALUES (?,?,?,1,?)", keyID, desk, recipient, day); err != nil {
+func (db *DB) insertKey(tx *sql.Tx, desk, keyID, recipient string, wraps map[string][]byte, day string) error {
+	if _, err := db.txExec(tx, "INSERT INTO desk_keys (id, desk, recipient, active, created_day) VALUES (?,?,?,1,?)", keyID, desk, recipient, day); err != nil {
 		return err
 	}
 	for m, w := range wraps {
-		if _, err := tx.Exec("INSERT INTO desk_key_wraps (key_id, member, wrapped) VALUES (?,?,?)", keyID, m, w); err != nil {
+		if _, err := db.txExec(tx, "INSERT INTO desk_key_wraps (key_id, member, wrapped) VALUES (?,?,?)", keyID, m, w); err != nil {
 			return err
 		}
 	}
@@ -46,14 +46,14 @@ func insertKey(tx *sql.Tx, desk, keyID, recipient string, wraps map[string][]byt
 // RotateDesk retires the desk's active key and makes keyID the new one.
 func (db *DB) RotateDesk(ctx context.Context, desk, keyID, recipient string, wraps map[string][]byte, actor string) error {
 	return db.exec(ctx, func(tx *sql.Tx) error {
-		res, err := tx.Exec("UPDATE desk_keys SET active = 0 WHERE desk = ? AND active = 1", desk)
+		res, err := db.txExec(tx, "UPDATE desk_keys SET active = 0 WHERE desk = ? AND active = 1", desk)
 		if err != nil {
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return intake.ErrNotFound
 		}
-		if err := insertKey(tx, desk, keyID, recipient, wraps, time.Now().UTC().Format("2006-01-02")); err != nil {
+		if err := db.insertKey(tx, desk, keyID, recipient, wraps, time.Now().UTC().Format("2006-01-02")); err != nil {
 			return err
 		}
 		return db.appendAudit(tx, actor, "desk.rotate", desk+" key "+keyID)
@@ -64,7 +64,7 @@ func (db *DB) RotateDesk(ctx context.Context, desk, keyID, recipient string, wra
 func (db *DB) AddWraps(ctx context.Context, member string, wraps map[string][]byte, actor string) error {
 	return db.exec(ctx, func(tx *sql.Tx) error {
 		for keyID, w := range wraps {
-			if _, err := tx.Exec("INSERT INTO desk_key_wraps (key_id, member, wrapped) VALUES (?,?,?)", keyID, member, w); err != nil {
+			if _, err := db.txExec(tx, "INSERT INTO desk_key_wraps (key_id, member, wrapped) VALUES (?,?,?)", keyID, member, w); err != nil {
 				if isUnique(err) {
 					return ErrExists
 				}
@@ -148,7 +148,7 @@ func (db *DB) DeskExists(ctx context.Context, name string) (bool, error) {
 func (db *DB) RemoveMember(ctx context.Context, desk, member, actor string) (int, error) {
 	var n int64
 	err := db.exec(ctx, func(tx *sql.Tx) error {
-		res, err := tx.Exec("DELETE FROM desk_key_wraps WHERE member = ? AND key_id IN (SELECT id FROM desk_keys WHERE desk = ?)", member, desk)
+		res, err := db.txExec(tx, "DELETE FROM desk_key_wraps WHERE member = ? AND key_id IN (SELECT id FROM desk_keys WHERE desk = ?)", member, desk)
 		if err != nil {
 			return err
 		}

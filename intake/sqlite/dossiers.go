@@ -33,7 +33,7 @@ type DossierItem struct {
 // CreateDossier adds a dossier; ErrExists when the name is taken.
 func (db *DB) CreateDossier(ctx context.Context, d *Dossier, actor string) error {
 	return db.exec(ctx, func(tx *sql.Tx) error {
-		_, err := tx.Exec("INSERT INTO dossiers (name, body, country, recipients, publishable, word_limit, created_day) VALUES (?,?,?,?,?,?,?)",
+		_, err := db.txExec(tx, "INSERT INTO dossiers (name, body, country, recipients, publishable, word_limit, created_day) VALUES (?,?,?,?,?,?,?)",
 			d.Name, d.Body, d.Country, strings.Join(d.Recipients, "\n"), d.Publishable, d.WordLimit, time.Now().UTC().Format("2006-01-02"))
 		if isUnique(err) {
 			return ErrExists
@@ -67,7 +67,7 @@ func (db *DB) Dossier(ctx context.Context, name string) (*Dossier, error) {
 func (db *DB) ForwardItem(ctx context.Context, dossier string, it *DossierItem, check func(state string) error) error {
 	return db.exec(ctx, func(tx *sql.Tx) error {
 		var state string
-		if err := tx.QueryRow("SELECT state FROM reports WHERE id = ?", it.ReportID).Scan(&state); err != nil {
+		if err := db.txQueryRow(tx, "SELECT state FROM reports WHERE id = ?", it.ReportID).Scan(&state); err != nil {
 			if errors.Is(err, sql.ErrNoRows) {
 				return intake.ErrNotFound
 			}
@@ -76,14 +76,14 @@ func (db *DB) ForwardItem(ctx context.Context, dossier string, it *DossierItem, 
 		if err := check(state); err != nil {
 			return err
 		}
-		if _, err := tx.Exec("INSERT INTO dossier_items (dossier, report_id, desk_blob, body_blob, sha256, added_by, added_at) VALUES (?,?,?,?,?,?,?)",
+		if _, err := db.txExec(tx, "INSERT INTO dossier_items (dossier, report_id, desk_blob, body_blob, sha256, added_by, added_at) VALUES (?,?,?,?,?,?,?)",
 			dossier, it.ReportID, it.DeskBlob, it.BodyBlob, it.SHA256, it.AddedBy, it.AddedAt); err != nil {
 			if isUnique(err) {
 				return ErrExists
 			}
 			return err
 		}
-		if _, err := tx.Exec("UPDATE reports SET state = ? WHERE id = ?", intake.StateForwarded, it.ReportID); err != nil {
+		if _, err := db.txExec(tx, "UPDATE reports SET state = ? WHERE id = ?", intake.StateForwarded, it.ReportID); err != nil {
 			return err
 		}
 		return db.appendAudit(tx, it.AddedBy, "dossier.add", dossier+" "+it.ReportID+" sha256:"+it.SHA256)

@@ -25,7 +25,7 @@ type Account struct {
 // AddAccount creates an account; ErrExists if the login is taken.
 func (db *DB) AddAccount(ctx context.Context, a *Account, actor string) error {
 	return db.exec(ctx, func(tx *sql.Tx) error {
-		_, err := tx.Exec(`INSERT INTO accounts (login, role, recipient, desks, pass_hash, totp_sealed, created_day) VALUES (?,?,?,?,?,?,?)`,
+		_, err := db.txExec(tx, `INSERT INTO accounts (login, role, recipient, desks, pass_hash, totp_sealed, created_day) VALUES (?,?,?,?,?,?,?)`,
 			a.Login, a.Role, a.Recipient, strings.Join(a.Desks, ","), a.PassHash, a.TOTPSealed, time.Now().UTC().Format("2006-01-02"))
 		if isUnique(err) {
 			return ErrExists
@@ -58,7 +58,7 @@ func (db *DB) Account(ctx context.Context, login string) (*Account, error) {
 // SetTOTPEnrolled records that the account confirmed its TOTP enrolment.
 func (db *DB) SetTOTPEnrolled(ctx context.Context, login string) error {
 	return db.exec(ctx, func(tx *sql.Tx) error {
-		_, err := tx.Exec("UPDATE accounts SET totp_enrolled = 1 WHERE login = ?", login)
+		_, err := db.txExec(tx, "UPDATE accounts SET totp_enrolled = 1 WHERE login = ?", login)
 		return err
 	})
 }
@@ -66,7 +66,7 @@ func (db *DB) SetTOTPEnrolled(ctx context.Context, login string) error {
 // SetDisabled disables or enables an account.
 func (db *DB) SetDisabled(ctx context.Context, login string, disabled bool, actor string) error {
 	return db.exec(ctx, func(tx *sql.Tx) error {
-		res, err := tx.Exec("UPDATE accounts SET disabled = ? WHERE login = ?", disabled, login)
+		res, err := db.txExec(tx, "UPDATE accounts SET disabled = ? WHERE login = ?", disabled, login)
 		if err != nil {
 			return err
 		}
@@ -86,13 +86,13 @@ func (db *DB) SetDisabled(ctx context.Context, login string, disabled bool, acto
 // intake.ErrConflict means seq was taken meanwhile: seal again for the next.
 func (db *DB) AddVersion(ctx context.Context, reportID string, seq int, blob []byte, parent, child, actor string) error {
 	return db.exec(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.Exec("INSERT INTO entries (report_id, seq, kind, desk) VALUES (?,?,?,?)", reportID, seq, "version", blob); err != nil {
+		if _, err := db.txExec(tx, "INSERT INTO entries (report_id, seq, kind, desk) VALUES (?,?,?,?)", reportID, seq, "version", blob); err != nil {
 			if isUnique(err) {
 				return intake.ErrConflict
 			}
 			return err
 		}
-		if _, err := tx.Exec("INSERT INTO derivations (report_id, seq, parent_sha256, child_sha256, actor, time) VALUES (?,?,?,?,?,?)",
+		if _, err := db.txExec(tx, "INSERT INTO derivations (report_id, seq, parent_sha256, child_sha256, actor, time) VALUES (?,?,?,?,?,?)",
 			reportID, seq, parent, child, actor, time.Now().UTC().Format(time.RFC3339)); err != nil {
 			return err
 		}
@@ -116,7 +116,7 @@ func (db *DB) NextSeq(ctx context.Context, reportID string) (int, error) {
 // it; ErrConflict-like unique errors mean someone else wrote first.
 func (db *DB) AddSealedEntry(ctx context.Context, reportID string, seq int, kind string, blob []byte, actor, action string) error {
 	return db.exec(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.Exec("INSERT INTO entries (report_id, seq, kind, desk) VALUES (?,?,?,?)", reportID, seq, kind, blob); err != nil {
+		if _, err := db.txExec(tx, "INSERT INTO entries (report_id, seq, kind, desk) VALUES (?,?,?,?)", reportID, seq, kind, blob); err != nil {
 			if isUnique(err) {
 				return intake.ErrConflict
 			}
@@ -129,7 +129,7 @@ func (db *DB) AddSealedEntry(ctx context.Context, reportID string, seq int, kind
 // Assign sets who works on a report.
 func (db *DB) Assign(ctx context.Context, reportID, login, actor string) error {
 	return db.exec(ctx, func(tx *sql.Tx) error {
-		res, err := tx.Exec("UPDATE reports SET assignee = ? WHERE id = ?", login, reportID)
+		res, err := db.txExec(tx, "UPDATE reports SET assignee = ? WHERE id = ?", login, reportID)
 		if err != nil {
 			return err
 		}

@@ -28,7 +28,7 @@ func (db *DB) CreateReport(ctx context.Context, r *intake.NewReport) (string, er
 	err := db.exec(ctx, func(tx *sql.Tx) error {
 		// Checked inside the writer, so two copies of one delivery that
 		// arrive together cannot both pass.
-		err := tx.QueryRow("SELECT id FROM reports WHERE idem_key = ?", r.IdemKey).Scan(&existing)
+		err := db.txQueryRow(tx, "SELECT id FROM reports WHERE idem_key = ?", r.IdemKey).Scan(&existing)
 		if err == nil {
 			return intake.ErrDuplicate
 		}
@@ -38,7 +38,7 @@ func (db *DB) CreateReport(ctx context.Context, r *intake.NewReport) (string, er
 		// Any other constraint failure (a colliding id or receipt, a
 		// broken entry list) is an error, never a duplicate: nothing was
 		// stored, and the sender must not be told it was.
-		return insertReport(tx, r)
+		return db.insertReport(tx, r)
 	})
 	if errors.Is(err, intake.ErrDuplicate) {
 		if existing == "" {
@@ -167,7 +167,7 @@ func (db *DB) Entries(ctx context.Context, reportID string) ([]intake.Entry, err
 // rows stay (they hold no content) and the audit log keeps a tombstone.
 func (db *DB) DeleteReport(ctx context.Context, id, actor, reason string) error {
 	return db.exec(ctx, func(tx *sql.Tx) error {
-		res, err := tx.Exec("DELETE FROM reports WHERE id = ?", id)
+		res, err := db.txExec(tx, "DELETE FROM reports WHERE id = ?", id)
 		if err != nil {
 			return err
 		}
@@ -180,28 +180,28 @@ func (db *DB) DeleteReport(ctx context.Context, id, actor, reason string) error 
 
 // insertReport writes a report row, its entries, receipt, topic tag and
 // consent record.
-func insertReport(tx *sql.Tx, r *intake.NewReport) error {
+func (db *DB) insertReport(tx *sql.Tx, r *intake.NewReport) error {
 	day := r.Received.UTC().Format("2006-01-02")
-	if _, err := tx.Exec(`INSERT INTO reports (id, idem_key, channel, language, desk, desk_key_id, topic, state, received, pseudonym, raw_sha256)
+	if _, err := db.txExec(tx, `INSERT INTO reports (id, idem_key, channel, language, desk, desk_key_id, topic, state, received, pseudonym, raw_sha256)
 			VALUES (?,?,?,?,?,?,?,?,?,?,?)`, r.ID, r.IdemKey, r.Channel, r.Language, r.Desk, r.DeskKeyID, r.Topic, r.State, day, r.Pseudonym, r.RawSHA256); err != nil {
 		return err
 	}
 	for _, e := range r.Entries {
-		if _, err := tx.Exec("INSERT INTO entries (report_id, seq, kind, desk, custodian) VALUES (?,?,?,?,?)", r.ID, e.Seq, e.Kind, e.Desk, e.Custodian); err != nil {
+		if _, err := db.txExec(tx, "INSERT INTO entries (report_id, seq, kind, desk, custodian) VALUES (?,?,?,?,?)", r.ID, e.Seq, e.Kind, e.Desk, e.Custodian); err != nil {
 			return err
 		}
 	}
 	if len(r.ReceiptHash) > 0 {
-		if _, err := tx.Exec("INSERT INTO receipts (hash, report_id) VALUES (?,?)", r.ReceiptHash, r.ID); err != nil {
+		if _, err := db.txExec(tx, "INSERT INTO receipts (hash, report_id) VALUES (?,?)", r.ReceiptHash, r.ID); err != nil {
 			return err
 		}
 	}
 	if r.Topic != "" {
-		if _, err := tx.Exec("INSERT INTO report_tags (report_id, code) VALUES (?,?)", r.ID, r.Topic); err != nil {
+		if _, err := db.txExec(tx, "INSERT INTO report_tags (report_id, code) VALUES (?,?)", r.ID, r.Topic); err != nil {
 			return err
 		}
 	}
-	_, err := tx.Exec("INSERT INTO consents (report_id, text_version, language, channel, day, scopes, method) VALUES (?,?,?,?,?,?,?)",
+	_, err := db.txExec(tx, "INSERT INTO consents (report_id, text_version, language, channel, day, scopes, method) VALUES (?,?,?,?,?,?,?)",
 		r.ID, r.Consent.TextVersion, r.Language, r.Channel, day, strings.Join(r.Consent.Scopes, ","), r.Consent.Method)
 	return err
 }
@@ -211,7 +211,7 @@ func insertReport(tx *sql.Tx, r *intake.NewReport) error {
 func (db *DB) SetState(ctx context.Context, id, to, actor string, check func(from, to string) error) error {
 	return db.exec(ctx, func(tx *sql.Tx) error {
 		var from string
-		if err := tx.QueryRow("SELECT state FROM reports WHERE id = ?", id).Scan(&from); err != nil {
+		if err := db.txQueryRow(tx, "SELECT state FROM reports WHERE id = ?", id).Scan(&from); err != nil {
 			if errors.Is(err, sql.ErrNoRows) {
 				return intake.ErrNotFound
 			}
@@ -220,7 +220,7 @@ func (db *DB) SetState(ctx context.Context, id, to, actor string, check func(fro
 		if err := check(from, to); err != nil {
 			return err
 		}
-		if _, err := tx.Exec("UPDATE reports SET state = ? WHERE id = ?", to, id); err != nil {
+		if _, err := db.txExec(tx, "UPDATE reports SET state = ? WHERE id = ?", to, id); err != nil {
 			return err
 		}
 		return db.appendAudit(tx, actor, "report.state", id+" "+from+" -> "+to)
@@ -231,14 +231,14 @@ func (db *DB) SetState(ctx context.Context, id, to, actor string, check func(fro
 func (db *DB) AddTags(ctx context.Context, id string, codes []string, actor string) error {
 	return db.exec(ctx, func(tx *sql.Tx) error {
 		var one int
-		if err := tx.QueryRow("SELECT 1 FROM reports WHERE id = ?", id).Scan(&one); err != nil {
+		if err := db.txQueryRow(tx, "SELECT 1 FROM reports WHERE id = ?", id).Scan(&one); err != nil {
 			if errors.Is(err, sql.ErrNoRows) {
 				return intake.ErrNotFound
 			}
 			return err
 		}
 		for _, c := range codes {
-			if _, err := tx.Exec("INSERT OR IGNORE INTO report_tags (report_id, code) VALUES (?,?)", id, c); err != nil {
+			if _, err := db.txExec(tx, "INSERT OR IGNORE INTO report_tags (report_id, code) VALUES (?,?)", id, c); err != nil {
 				return err
 			}
 		}
