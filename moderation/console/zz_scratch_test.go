@@ -74,14 +74,15 @@ func BenchmarkScratchPlans(b *testing.B) {
 	_ = intake.StateNew
 	ctx := context.Background()
 	_ = ctx
-	if _, err := raw.Exec("CREATE INDEX i1 ON reports(desk_key_id, state, received)"); err != nil {
-		b.Fatal(err)
+	for _, st := range []struct{ label, sql string }{
+		{"+i1 key_state_recv", "CREATE INDEX i1 ON reports(desk_key_id, state, received)"},
+		{"+i3 key_recv", "CREATE INDEX i3 ON reports(desk_key_id, received)"},
+		{"+i4 recv", "CREATE INDEX i4 ON reports(received)"},
+		{"-i3", "DROP INDEX i3"},
+	} {
+		if _, err := raw.Exec(st.sql); err != nil {
+			b.Fatal(err)
+		}
+		run(st.label)
 	}
-	run("+key_state_recv")
-	if _, err := raw.Exec("CREATE INDEX i2 ON reports(received, desk_key_id, state)"); err != nil {
-		b.Fatal(err)
-	}
-	run("+both")
-	raw.Exec("DROP INDEX i1")
-	run("+recv_key_state")
 }

@@ -16,8 +16,10 @@ import (
 	"html/template"
 	"io"
 	"os"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"filippo.io/age"
@@ -85,12 +87,14 @@ type Stats struct {
 
 type aggregates struct {
 	gcm, category, country, month map[string]int
-	place, area                   map[string]int // cells for small-cell suppression
+	// cells for small-cell suppression: place, place x month, area,
+	// area x month
+	place, placeMonth, area, areaMonth map[string]int
 }
 
 func newAggregates() *aggregates {
 	return &aggregates{gcm: map[string]int{}, category: map[string]int{}, country: map[string]int{}, month: map[string]int{},
-		place: map[string]int{}, area: map[string]int{}}
+		place: map[string]int{}, placeMonth: map[string]int{}, area: map[string]int{}, areaMonth: map[string]int{}}
 }
 
 // Export writes the dossier as an age-encrypted ZIP to out, for the review
@@ -129,21 +133,56 @@ func Export(ctx context.Context, o ExportOptions, out io.Writer) (*Stats, error)
 		return nil, err
 	}
 	stats := &Stats{}
+	// Items are opened in small batches on every core, then handled in
+	// order; a batch bounds the memory.
+	const batchSize = 64
+	var batch []*sqlite.DossierItem
+	flush := func() error {
+		type opened struct {
+			item  *Item
+			plain []byte
+			err   error
+		}
+		res := make([]opened, len(batch))
+		var wg sync.WaitGroup
+		workers := runtime.GOMAXPROCS(0)
+		for w := 0; w < workers; w++ {
+			wg.Add(1)
+			go func(w int) {
+				defer wg.Done()
+				for i := w; i < len(batch); i += workers {
+					res[i].item, res[i].plain, res[i].err = openItem(o.Identities, o.Dossier.Name, batch[i], batch[i].DeskBlob)
+				}
+			}(w)
+		}
+		wg.Wait()
+		for i, r := range res {
+			if r.err != nil {
+				return r.err
+			}
+			if _, err := sw.Write(append(r.plain, '\n')); err != nil {
+				return err
+			}
+			agg.add(r.item)
+			stats.Reports++
+			stats.Attachments += len(r.item.Attachments)
+			di := batch[i]
+			m.Reports = append(m.Reports, ManifestItem{ReportID: r.item.ReportID, SHA256: di.SHA256, VersionSHA256: r.item.VersionSHA256,
+				AddedBy: di.AddedBy, AddedAt: di.AddedAt})
+		}
+		batch = batch[:0]
+		return nil
+	}
 	err = o.DB.DossierItems(ctx, o.Dossier.Name, func(di *sqlite.DossierItem) error {
-		item, plain, err := openItem(o.Identities, o.Dossier.Name, di, di.DeskBlob)
-		if err != nil {
-			return err
+		batch = append(batch, di)
+		if len(batch) == batchSize {
+			return flush()
 		}
-		if _, err := sw.Write(append(plain, '\n')); err != nil {
-			return err
-		}
-		agg.add(item)
-		stats.Reports++
-		stats.Attachments += len(item.Attachments)
-		m.Reports = append(m.Reports, ManifestItem{ReportID: item.ReportID, SHA256: di.SHA256, VersionSHA256: item.VersionSHA256,
-			AddedBy: di.AddedBy, AddedAt: di.AddedAt})
 		return nil
 	})
+	if err == nil {
+		err = flush()
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -176,6 +215,8 @@ func Export(ctx context.Context, o ExportOptions, out io.Writer) (*Stats, error)
 			} else if err != nil {
 				return err
 			}
+			// Small cells leave no trace of place, in any file (R9).
+			agg.suppress(&it, o.K)
 			if err := fn(&it); err != nil {
 				return err
 			}
@@ -226,7 +267,7 @@ func Export(ctx context.Context, o ExportOptions, out io.Writer) (*Stats, error)
 	}); err != nil {
 		return nil, err
 	}
-	mj, err := json.MarshalIndent(m, "", " ")
+	mj, err := json.Marshal(m)
 	if err != nil {
 		return nil, err
 	}
@@ -323,8 +364,29 @@ func (a *aggregates) add(it *Item) {
 		}
 	}
 	a.month[month]++
+	area := it.Country + "\x00" + strings.ToLower(strings.TrimSpace(it.Area))
 	a.place[it.Country]++
-	a.area[it.Country+"\x00"+strings.ToLower(strings.TrimSpace(it.Area))]++
+	a.placeMonth[it.Country+"\x00"+it.Incident]++
+	a.area[area]++
+	a.areaMonth[area+"\x00"+it.Incident]++
+}
+
+// suppress blanks the place of a report whose place, or place and month,
+// fewer than k reports share (R9: no rare place x date combination).
+func (a *aggregates) suppress(it *Item, k int) {
+	area := it.Country + "\x00" + strings.ToLower(strings.TrimSpace(it.Area))
+	if a.area[area] < k || a.areaMonth[area+"\x00"+it.Incident] < k {
+		it.Area = ""
+		delete(it.Answers, "where.detail")
+	}
+	if a.place[it.Country] < k || a.placeMonth[it.Country+"\x00"+it.Incident] < k {
+		it.Country, it.Area = "", ""
+		delete(it.Answers, "where")
+		delete(it.Answers, "where.detail")
+		if it.Facets != nil {
+			delete(it.Facets, "country")
+		}
+	}
 }
 
 func orDash(s string) string {
@@ -366,13 +428,6 @@ func writeCSV(w io.Writer, each func(func(*Item) error) error, agg *aggregates, 
 	}
 	err := each(func(it *Item) error {
 		country, area := it.Country, it.Area
-		// Small cells (fewer than k reports) leave no trace of place (R9).
-		if agg.place[it.Country] < k {
-			country = ""
-		}
-		if agg.area[it.Country+"\x00"+strings.ToLower(strings.TrimSpace(it.Area))] < k {
-			area = ""
-		}
 		labels := make([]string, 0, len(it.Tags))
 		for _, t := range it.Tags {
 			labels = append(labels, categories[t].Label)

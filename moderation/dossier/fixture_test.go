@@ -11,7 +11,11 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"hash/crc32"
+	"image"
+	"image/gif"
 	"io"
+	"net/http"
 	"path/filepath"
 	"testing"
 	"time"
@@ -323,4 +327,33 @@ func encryptTo(tb testing.TB, plain []byte, recipient string) []byte {
 		tb.Fatal(err)
 	}
 	return out.Bytes()
+}
+
+func crc32IEEE(b []byte) uint32 { return crc32.ChecksumIEEE(b) }
+
+func gifEncode(w io.Writer, img image.Image) error { return gif.Encode(w, img, nil) }
+
+// sniff is how the web form labels an upload.
+func sniff(b []byte) string { return http.DetectContentType(b) }
+
+type zipW struct{ w *zip.Writer }
+
+func newZip(w io.Writer) *zipW { return &zipW{zip.NewWriter(w)} }
+
+func (z *zipW) add(tb testing.TB, name string, data []byte) {
+	tb.Helper()
+	f, err := z.w.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate, Modified: fixedNow})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := f.Write(data); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+func (z *zipW) close(tb testing.TB) {
+	tb.Helper()
+	if err := z.w.Close(); err != nil {
+		tb.Fatal(err)
+	}
 }

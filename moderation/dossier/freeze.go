@@ -24,7 +24,7 @@ type Item struct {
 	ReportID      string            `json:"report_id"`
 	Channel       string            `json:"channel"`
 	Language      string            `json:"language"`
-	Reported      string            `json:"date_reported"` // day the report arrived
+	Reported      string            `json:"date_reported"` // month the report arrived (YYYY-MM)
 	Incident      string            `json:"incident_date"` // YYYY-MM, or a rough period
 	Country       string            `json:"country,omitempty"`
 	Area          string            `json:"area,omitempty"`
@@ -36,6 +36,7 @@ type Item struct {
 	Consent       []string          `json:"consent"`
 	VersionSHA256 string            `json:"version_sha256"` // of the anonymised version forwarded
 	Attachments   []Attachment      `json:"attachments,omitempty"`
+	Withheld      int               `json:"attachments_withheld,omitempty"` // files whose metadata could not be removed
 }
 
 // Attachment is a frozen attachment.
@@ -52,7 +53,12 @@ func (e *ErrNotShareable) Error() string {
 }
 
 func freeze(r *moderation.Report) *Item {
-	it := &Item{ReportID: r.Meta.ID, Channel: r.Meta.Channel, Language: r.Meta.Language, Reported: r.Meta.ReceivedDay,
+	// Dates leave the moderated zone at month precision (R9).
+	reported := r.Meta.ReceivedDay
+	if len(reported) >= 7 {
+		reported = reported[:7]
+	}
+	it := &Item{ReportID: r.Meta.ID, Channel: r.Meta.Channel, Language: r.Meta.Language, Reported: reported,
 		Tags: slices.Clone(r.Meta.Tags), GCM: moderation.GCMObjectives(r.Meta.Tags), Facets: r.Facets,
 		Testimony: r.Copy.Answers["testimony"], Answers: map[string]string{}, Consent: r.Meta.Scopes, VersionSHA256: r.Hash}
 	if it.Tags == nil {
@@ -76,7 +82,13 @@ func freeze(r *moderation.Report) *Item {
 	}
 	it.Area = r.Copy.Answers["where.detail"]
 	for _, a := range r.Attachments {
-		it.Attachments = append(it.Attachments, Attachment{ContentType: a.ContentType, Data: stripMetadata(a.ContentType, a.Data)})
+		// Only files whose metadata we can remove leave: others are
+		// withheld rather than risk EXIF, GPS, ID3 or PDF metadata.
+		if clean := stripMetadata(a.ContentType, a.Data); clean != nil {
+			it.Attachments = append(it.Attachments, Attachment{ContentType: a.ContentType, Data: clean})
+		} else {
+			it.Withheld++
+		}
 	}
 	return it
 }

@@ -1,0 +1,4 @@
+package dossier
+
+// Neutral exposes neutral to the external tests (FuzzCSVNeutral).
+var Neutral = neutral
