@@ -3,6 +3,7 @@ package dossier
 import (
 	"archive/zip"
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/sha256"
@@ -133,6 +134,7 @@ func Export(ctx context.Context, o ExportOptions, out io.Writer) (*Stats, error)
 		return nil, err
 	}
 	stats := &Stats{}
+	reports := &custody{intern: map[string]string{}}
 	// Items are opened in small batches on every core, then handled in
 	// order; a batch bounds the memory.
 	const batchSize = 64
@@ -167,8 +169,7 @@ func Export(ctx context.Context, o ExportOptions, out io.Writer) (*Stats, error)
 			stats.Reports++
 			stats.Attachments += len(r.item.Attachments)
 			di := batch[i]
-			m.Reports = append(m.Reports, ManifestItem{ReportID: r.item.ReportID, SHA256: di.SHA256, VersionSHA256: r.item.VersionSHA256,
-				AddedBy: di.AddedBy, AddedAt: di.AddedAt})
+			reports.add(r.item.ReportID, di.SHA256, r.item.VersionSHA256, di.AddedBy, di.AddedAt)
 		}
 		batch = batch[:0]
 		return nil
@@ -267,7 +268,7 @@ func Export(ctx context.Context, o ExportOptions, out io.Writer) (*Stats, error)
 	}); err != nil {
 		return nil, err
 	}
-	mj, err := json.Marshal(m)
+	mj, err := reports.manifestJSON(m)
 	if err != nil {
 		return nil, err
 	}
@@ -520,4 +521,62 @@ func writeSummary(w io.Writer, m *Manifest, agg *aggregates, each func(func(*Ite
 	}
 	_, err := io.WriteString(w, "</body></html>\n")
 	return err
+}
+
+// custody keeps the manifest's report list compactly (hashes as bytes,
+// repeated names and times shared), since it is the one thing an export
+// holds for every report until the end.
+type custody struct {
+	rows   []custodyRow
+	intern map[string]string
+}
+
+type custodyRow struct {
+	id           string
+	sha, version [32]byte
+	by, at       string
+}
+
+func (c *custody) str(s string) string {
+	if v, ok := c.intern[s]; ok {
+		return v
+	}
+	c.intern[s] = s
+	return s
+}
+
+func (c *custody) add(id, sha, version, by, at string) {
+	var r custodyRow
+	r.id, r.by, r.at = id, c.str(by), c.str(at)
+	hex.Decode(r.sha[:], []byte(sha))
+	hex.Decode(r.version[:], []byte(version))
+	c.rows = append(c.rows, r)
+}
+
+// manifestJSON writes m with the report list, one report at a time.
+func (c *custody) manifestJSON(m *Manifest) ([]byte, error) {
+	m.Reports = nil
+	head, err := json.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	b.Grow(len(head) + len(c.rows)*230)
+	// {"format":...,"reports":null} -> {"format":...,"reports":[...]}
+	b.Write(head[:bytes.LastIndex(head, []byte("null}"))])
+	b.WriteByte('[')
+	for i, r := range c.rows {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		row, err := json.Marshal(ManifestItem{ReportID: r.id, SHA256: hex.EncodeToString(r.sha[:]), VersionSHA256: hex.EncodeToString(r.version[:]),
+			AddedBy: r.by, AddedAt: r.at})
+		if err != nil {
+			return nil, err
+		}
+		b.Write(row)
+	}
+	b.WriteString("]}")
+	c.rows = nil
+	return b.Bytes(), nil
 }
