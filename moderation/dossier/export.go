@@ -252,7 +252,7 @@ func Export(ctx context.Context, o ExportOptions, out io.Writer) (*Stats, error)
 	if err := entry("reports.csv", func(w io.Writer) error { return writeCSV(w, each, agg, o.K) }); err != nil {
 		return nil, err
 	}
-	if err := entry("summary.html", func(w io.Writer) error { return writeSummary(w, m, agg, each) }); err != nil {
+	if err := entry("summary.html", func(w io.Writer) error { return writeSummary(w, m, stats.Reports, agg, each) }); err != nil {
 		return nil, err
 	}
 	if err := each(func(it *Item) error {
@@ -492,7 +492,7 @@ article{border-top:1px solid #ccc;padding-top:0.6rem;margin-top:1rem;break-insid
 @media print{body{margin:0;max-width:none}article{page-break-inside:avoid}}
 </style></head><body>
 <h1>{{.M.Dossier}}</h1>
-<p class="meta">Review body: {{.M.Body}} · State: {{.M.Country}} · {{len .M.Reports}} reports · generated {{.M.Generated}} by {{.M.Generator}}<br>
+<p class="meta">Review body: {{.M.Body}} · State: {{.M.Country}} · {{.N}} reports · generated {{.M.Generated}} by {{.M.Generator}}<br>
 Signed with {{.M.SigningKey}}; check with <code>corridor dossier verify</code>.</p>
 <h2>By Global Compact objective</h2><table>{{range .GCM}}<tr><td>{{.Key}}</td><td>{{.Label}}</td><td>{{.N}}</td></tr>{{end}}</table>
 <h2>By category</h2><table>{{range .Category}}<tr><td>{{.Key}}</td><td>{{.Label}}</td><td>{{.N}}</td></tr>{{end}}</table>
@@ -505,9 +505,10 @@ var summaryItem = template.Must(template.New("i").Parse(`<article id="r-{{.Repor
 <p class="testimony" dir="auto" lang="{{.Language}}">{{.Testimony}}</p></article>
 `))
 
-func writeSummary(w io.Writer, m *Manifest, agg *aggregates, each func(func(*Item) error) error) error {
+func writeSummary(w io.Writer, m *Manifest, n int, agg *aggregates, each func(func(*Item) error) error) error {
 	data := map[string]any{
 		"M":        m,
+		"N":        n,
 		"GCM":      sorted(agg.gcm, func(k string) string { return gcmTitles[k] }),
 		"Category": sorted(agg.category, func(k string) string { return categories[k].Label }),
 		"Country":  sorted(agg.country, func(string) string { return "" }),
