@@ -29,7 +29,11 @@ import (
 	"github.com/corridor-gateway/corridor/moderation"
 )
 
-const benchReports = 1_000_000
+const (
+	benchReports = 1_000_000
+	queueTarget  = 50 * time.Millisecond // issue 6
+	openTarget   = 20 * time.Millisecond
+)
 
 type benchFixture struct {
 	dir     string
@@ -234,8 +238,14 @@ func BenchmarkQueuePage(b *testing.B) {
 			}
 			per := b.Elapsed() / time.Duration(b.N)
 			b.ReportMetric(float64(per.Microseconds())/1000, "ms/page")
-			if per > 50*time.Millisecond {
-				b.Logf("over the 50 ms target: %v per page", per)
+			// Timings on a shared 2-core machine wander: over the target is
+			// noted, twice over it is a failure.
+			switch {
+			case per > 2*queueTarget:
+				b.Errorf("BUG: %s: a queue page takes %v, target %v (ListReports sorts every matching row, "+
+					"computing tags and consent for each, when no index gives the order)", c.name, per.Round(time.Millisecond), queueTarget)
+			case per > queueTarget:
+				b.Logf("over the %v target: %v per page", queueTarget, per)
 			}
 		})
 	}
@@ -263,8 +273,8 @@ func BenchmarkOpenReport(b *testing.B) {
 		}
 		per := b.Elapsed() / time.Duration(b.N)
 		b.ReportMetric(float64(per.Microseconds())/1000, "ms/open")
-		if per > 20*time.Millisecond {
-			b.Logf("over the 20 ms target: %v per open", per)
+		if per > openTarget {
+			b.Errorf("opening a report takes %v, target %v", per, openTarget)
 		}
 	})
 	// What the console's report page does: metadata, decrypt, audit entry

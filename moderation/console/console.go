@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pquerna/otp"
@@ -55,6 +56,29 @@ type Console struct {
 	sessions *sessions
 	throttle *throttle
 	Now      func() time.Time
+
+	codesMu sync.Mutex
+	codes   map[string]usedCode // last TOTP code accepted per login
+}
+
+type usedCode struct {
+	code string
+	at   time.Time
+}
+
+// freshCode refuses a TOTP code already used by this login while it could
+// still be valid (3 periods), so an observed code cannot be replayed.
+func (c *Console) freshCode(login, code string, now time.Time) bool {
+	c.codesMu.Lock()
+	defer c.codesMu.Unlock()
+	if c.codes == nil {
+		c.codes = map[string]usedCode{}
+	}
+	if u, ok := c.codes[login]; ok && u.code == code && now.Sub(u.at) < 90*time.Second {
+		return false
+	}
+	c.codes[login] = usedCode{code, now}
+	return true
 }
 
 // New returns the console.
@@ -301,7 +325,7 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request, _ *session) {
 	okTOTP := false
 	if okPass && a.TOTPEnrolled {
 		if secret, err := c.secret.OpenValue("totp:"+a.Login, a.TOTPSealed); err == nil {
-			okTOTP = moderation.CheckTOTP(string(secret), r.PostFormValue("totp"), now)
+			okTOTP = moderation.CheckTOTP(string(secret), r.PostFormValue("totp"), now) && c.freshCode(a.Login, strings.TrimSpace(r.PostFormValue("totp")), now)
 		}
 	}
 	if !okPass || (a.TOTPEnrolled && !okTOTP) {
@@ -362,7 +386,7 @@ func (c *Console) enrolQR(w http.ResponseWriter, r *http.Request, s *session) {
 
 func (c *Console) enrol(w http.ResponseWriter, r *http.Request, s *session) {
 	k, err := c.totpKey(r.Context(), s)
-	if err != nil || !moderation.CheckTOTP(k.Secret(), r.PostFormValue("totp"), c.Now()) {
+	if err != nil || !moderation.CheckTOTP(k.Secret(), r.PostFormValue("totp"), c.Now()) || !c.freshCode(s.login, strings.TrimSpace(r.PostFormValue("totp")), c.Now()) {
 		c.render(w, r, http.StatusUnauthorized, "enrol.html", s, errorData{c.cat.T(c.lang(r), "mod.login.failed", nil)})
 		return
 	}

@@ -47,6 +47,8 @@ type fixture struct {
 	mod    *crypto.Identity // the moderator's own age identity
 	secret *crypto.Secret   // the deployment secret
 	cfg    Config           // as given to New
+
+	lastCode time.Time // when code() last gave a TOTP code
 }
 
 func newFixture(t *testing.T, cfg Config, enrolled bool) *fixture {
@@ -105,8 +107,30 @@ func newFixture(t *testing.T, cfg Config, enrolled bool) *fixture {
 
 func (f *fixture) advance(d time.Duration) { f.now = f.now.Add(d) }
 
+// code returns the TOTP code of this moment (for tries that fail before
+// the code counts).
 func (f *fixture) code() string {
 	c, err := totp.GenerateCode(f.totp, f.now)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return c
+}
+
+// freshCode returns a TOTP code valid now and not used yet. The console
+// refuses a code used twice, so successive sign-ins at one moment use the
+// next period's code (accepted with one period of skew), moving the clock
+// only when no valid unused code is left.
+func (f *fixture) freshCode() string {
+	at := f.now
+	if !f.lastCode.IsZero() && !f.lastCode.Before(f.now.Add(-30*time.Second)) {
+		at = f.lastCode.Add(30 * time.Second)
+		if at.Sub(f.now) > 30*time.Second {
+			f.advance(at.Sub(f.now) - 30*time.Second)
+		}
+	}
+	f.lastCode = at
+	c, err := totp.GenerateCode(f.totp, at)
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -161,7 +185,7 @@ func (f *fixture) loginForm(password, code string) url.Values {
 // login signs in an enrolled account from addr and returns the session cookie.
 func (f *fixture) login(addr string) *http.Cookie {
 	f.t.Helper()
-	r := f.do("POST", "/moderate/login", f.loginForm(testPassword, f.code()), nil, addr)
+	r := f.do("POST", "/moderate/login", f.loginForm(testPassword, f.freshCode()), nil, addr)
 	body := readBody(r)
 	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/moderate/unlock" {
 		f.t.Fatalf("login: %d %s: %.300s", r.StatusCode, r.Header.Get("Location"), body)
@@ -359,7 +383,7 @@ func TestLoginThrottleWithoutLockout(t *testing.T) {
 		f.advance(time.Second)
 	}
 	// The 6th try, even with the right password and code, waits.
-	r := f.do("POST", "/moderate/login", f.loginForm(testPassword, f.code()), nil, addrA)
+	r := f.do("POST", "/moderate/login", f.loginForm(testPassword, f.freshCode()), nil, addrA)
 	body := readBody(r)
 	if r.StatusCode != http.StatusTooManyRequests || !strings.Contains(strings.ToLower(body), "too many attempts") {
 		t.Errorf("A4: 6th try after 5 failures: %d, want 429 \"too many attempts\"", r.StatusCode)
@@ -431,7 +455,7 @@ func TestNewSessionIDAtEachLogin(t *testing.T) {
 	f := newFixture(t, Config{}, true)
 	ck1 := f.login(addrA)
 	// Signing in again with the old cookie in hand: a new id, the old one ends.
-	r := f.do("POST", "/moderate/login", f.loginForm(testPassword, f.code()), ck1, addrA)
+	r := f.do("POST", "/moderate/login", f.loginForm(testPassword, f.freshCode()), ck1, addrA)
 	readBody(r)
 	ck2 := f.sessionCookie(r)
 	if r.StatusCode != http.StatusSeeOther || ck2 == nil {
@@ -475,7 +499,7 @@ func TestEnrolmentRotatesSession(t *testing.T) {
 	if r.StatusCode != http.StatusUnauthorized {
 		t.Errorf("enrol with a wrong code: %d, want 401", r.StatusCode)
 	}
-	r = f.do("POST", "/moderate/enrol", url.Values{"csrf": {m[1]}, "totp": {f.code()}}, pre, addrA)
+	r = f.do("POST", "/moderate/enrol", url.Values{"csrf": {m[1]}, "totp": {f.freshCode()}}, pre, addrA)
 	readBody(r)
 	post := f.sessionCookie(r)
 	if r.StatusCode != http.StatusSeeOther || post == nil || post.Value == pre.Value {
@@ -500,7 +524,7 @@ func TestSessionCookieAttributes(t *testing.T) {
 		name := map[bool]string{false: "http", true: "https"}[secure]
 		t.Run(name, func(t *testing.T) {
 			f := newFixture(t, Config{SecureCookies: secure}, true)
-			r := f.do("POST", "/moderate/login", f.loginForm(testPassword, f.code()), nil, addrA)
+			r := f.do("POST", "/moderate/login", f.loginForm(testPassword, f.freshCode()), nil, addrA)
 			readBody(r)
 			cks := r.Cookies()
 			if len(cks) != 1 {
