@@ -339,9 +339,18 @@ func browserBackNotToForm(t *testing.T, ctx context.Context, secret string) {
 		}
 		t.Fatalf("Back: %v", err)
 	}
-	loc, _ := chromedp.Run(ctx, chromedp.Location())
+	// The page may still be swapping right after Back: read it again for a
+	// moment if its document is not there yet.
+	var loc, html string
+	var err error
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		loc, _ = chromedp.Run(ctx, chromedp.Location())
+		html, err = chromedp.Run(ctx, chromedp.Evaluate[string](`document.documentElement ? document.documentElement.outerHTML : ""`))
+		if err == nil || time.Now().After(deadline) {
+			break
+		}
+	}
 	t.Logf("Back from the neutral page goes to %s", loc)
-	html, err := chromedp.Run(ctx, chromedp.OuterHTML(chromedp.CSS("html")))
 	if err != nil {
 		t.Fatalf("Back to %s: %v", loc, err)
 	}
