@@ -517,7 +517,7 @@ func TestInitNeverOverwrites(t *testing.T) {
 	if string(before) != string(after) {
 		t.Error("init changed the custodian identity")
 	}
-	for _, f := range []string{"custodian-identity.txt", "secrets/pseudonym.key", "corridor.toml"} {
+	for _, f := range []string{"custodian-identity.txt", "secrets/pseudonym.key", "secrets/signing.key", "corridor.toml", "corridor.db"} {
 		st, err := os.Stat(filepath.Join(dir, f))
 		if err != nil || st.Mode().Perm() != 0o600 {
 			t.Errorf("%s: mode %v, want 0600", f, st.Mode())

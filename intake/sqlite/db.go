@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -66,6 +67,11 @@ func dsn(path string, readonly bool) string {
 
 // Open opens (creating if needed) the database at path and migrates it.
 func Open(path string) (*DB, error) {
+	// Create the file 0600 ourselves: SQLite gives its -wal and -shm files
+	// the database file's permissions.
+	if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
+		f.Close()
+	}
 	w, err := sql.Open("sqlite", dsn(path, false))
 	if err != nil {
 		return nil, err
