@@ -16,10 +16,15 @@ type Inbound struct {
 	Choice     string       // a button's option id (Telegram), instead of Text
 	Media      []Attachment // fetched from the provider
 	MediaError string       // "too_large" or "failed" when a media item could not be taken
-	Location   string       // a shared location "lat,lon": sealed raw for the custodian only
-	Hints      []string     // language hints: used in memory for the menu order only
-	Tag        string       // routing tag (deep-link payload), plain
-	Command    bool         // an explicit bot command (/status): a keyword even when its argument is not a receipt
+	// LoadMedia fetches the message's media from the provider. The runner
+	// calls it once, and only at a step that takes media, after the
+	// delivery was found new: a retried delivery, or media sent before
+	// consent, is never downloaded.
+	LoadMedia func(ctx context.Context) (media []Attachment, mediaError string)
+	Location  string   // a shared location "lat,lon": sealed raw for the custodian only
+	Hints     []string // language hints: used in memory for the menu order only
+	Tag       string   // routing tag (deep-link payload), plain
+	Command   bool     // an explicit bot command (/status): a keyword even when its argument is not a receipt
 }
 
 // MenuItem is one numbered option of a reply.

@@ -772,6 +772,13 @@ func (r *Runner) compute(ctx context.Context, in *Inbound, old *Session, now tim
 		}
 		return next()
 	case KindText:
+		if in.LoadMedia != nil {
+			media, merr := in.LoadMedia(ctx)
+			in.Media, in.LoadMedia = append(in.Media, media...), nil
+			if merr != "" && in.MediaError == "" {
+				in.MediaError = merr
+			}
+		}
 		if kw == kwDone {
 			if !slices.Contains(sess.Answered, st.ID) {
 				return keep(text("sms.need_text", nil))

@@ -21,6 +21,11 @@ var errTooLarge = errors.New("file too large")
 // no escapes, no query, no scheme, so it stays under /file/bot<token>/.
 var filePathRE = regexp.MustCompile(`^[A-Za-z0-9_-]+(/[A-Za-z0-9_.-]+)*$`)
 
+// hasMedia reports whether a message carries a file to fetch.
+func hasMedia(m *Message) bool {
+	return len(m.Photo) > 0 || m.Voice != nil || m.Audio != nil || m.VideoNote != nil || m.Document != nil
+}
+
 // fetchMedia takes a message's photo, voice, audio, video note or document:
 // getFile, then a download from the Bot API host only, under the size cap.
 // A file over the cap is not fetched at all; the sender is told.

@@ -213,7 +213,13 @@ func (h *Handler) process(ctx context.Context, u *Update, raw []byte) error {
 		if m.Location != nil {
 			in.Location = fmt.Sprintf("%.6f,%.6f", m.Location.Latitude, m.Location.Longitude)
 		}
-		h.fetchMedia(ctx, m, in)
+		if hasMedia(m) {
+			in.LoadMedia = func(ctx context.Context) ([]intake.Attachment, string) {
+				got := &intake.Inbound{}
+				h.fetchMedia(ctx, m, got)
+				return got.Media, got.MediaError
+			}
+		}
 	}
 	in.Address = strconv.FormatInt(chat, 10)
 	reply, dup, err := h.conv.Handle(ctx, in)

@@ -201,7 +201,7 @@ func (h *Handler) webhook(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(status)
 		return
 	}
-	in, err := h.parse(r.Context(), form)
+	in, err := h.parse(form)
 	if err != nil {
 		h.log.Info("twilio webhook malformed")
 		http.Error(w, "malformed message", http.StatusBadRequest)
@@ -231,7 +231,7 @@ func (h *Handler) webhook(w http.ResponseWriter, r *http.Request) {
 
 // parse builds the Inbound. FromCity, FromState, FromZip, FromCountry and
 // the rest of the provider's metadata are never read.
-func (h *Handler) parse(ctx context.Context, form url.Values) (*intake.Inbound, error) {
+func (h *Handler) parse(form url.Values) (*intake.Inbound, error) {
 	sid := form.Get("MessageSid")
 	if sid == "" {
 		sid = form.Get("SmsMessageSid")
@@ -255,17 +255,28 @@ func (h *Handler) parse(ctx context.Context, form url.Values) (*intake.Inbound, 
 		n = h.cfg.MaxMediaN
 		in.MediaError = "too_large"
 	}
+	var urls []string
 	for i := 0; i < n; i++ {
-		a, err := h.fetchMedia(ctx, form.Get("MediaUrl"+strconv.Itoa(i)))
-		switch {
-		case errors.Is(err, errTooLarge):
-			in.MediaError = "too_large"
-		case err != nil:
-			if in.MediaError == "" {
-				in.MediaError = "failed"
+		urls = append(urls, form.Get("MediaUrl"+strconv.Itoa(i)))
+	}
+	if len(urls) > 0 {
+		in.LoadMedia = func(ctx context.Context) ([]intake.Attachment, string) {
+			var media []intake.Attachment
+			merr := ""
+			for _, u := range urls {
+				a, err := h.fetchMedia(ctx, u)
+				switch {
+				case errors.Is(err, errTooLarge):
+					merr = "too_large"
+				case err != nil:
+					if merr == "" {
+						merr = "failed"
+					}
+				default:
+					media = append(media, *a)
+				}
 			}
-		default:
-			in.Media = append(in.Media, *a)
+			return media, merr
 		}
 	}
 	return in, nil
