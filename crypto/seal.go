@@ -60,23 +60,14 @@ func Open(identities []age.Identity, recordID, kind string, blob []byte) ([]byte
 	if len(identities) == 0 {
 		return nil, ErrNoKey
 	}
-	r, err := age.Decrypt(bytes.NewReader(blob), identities...)
+	id, k, payload, err := OpenAny(identities, blob)
 	if err != nil {
-		var nm *age.NoIdentityMatchError
-		if errors.As(err, &nm) {
-			return nil, ErrNoKey
-		}
+		return nil, err
+	}
+	if id != recordID || k != kind {
 		return nil, ErrEnvelope
 	}
-	plain, err := io.ReadAll(io.LimitReader(r, MaxEnvelope+1))
-	if err != nil || len(plain) > MaxEnvelope {
-		return nil, ErrEnvelope
-	}
-	want := envelopeMagic + " " + recordID + " " + kind + "\n"
-	if !bytes.HasPrefix(plain, []byte(want)) {
-		return nil, ErrEnvelope
-	}
-	return plain[len(want):], nil
+	return payload, nil
 }
 
 // OpenAny is Open for callers that do not know the record id in advance (the

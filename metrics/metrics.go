@@ -29,7 +29,6 @@ type Registry struct {
 	intake map[[2]string]uint64
 	hists  map[string]*histogram
 	deliv  map[string]uint64
-	gauges map[string]func() float64
 	help   map[string]string
 }
 
@@ -39,7 +38,6 @@ func New() *Registry {
 		intake: map[[2]string]uint64{},
 		hists:  map[string]*histogram{},
 		deliv:  map[string]uint64{},
-		gauges: map[string]func() float64{},
 		help: map[string]string{
 			"corridor_seal_seconds":   "Time to seal one submission with age.",
 			"corridor_commit_seconds": "Time from queueing a submission to its durable commit.",
@@ -90,13 +88,6 @@ func (r *Registry) observe(name string, d time.Duration) {
 	r.mu.Unlock()
 }
 
-// Gauge registers a gauge read at scrape time.
-func (r *Registry) Gauge(name, help string, f func() float64) {
-	r.mu.Lock()
-	r.gauges[name], r.help[name] = f, help
-	r.mu.Unlock()
-}
-
 // WriteTo writes every figure in the Prometheus text format.
 func (r *Registry) WriteTo(w io.Writer) (int64, error) {
 	r.mu.Lock()
@@ -130,14 +121,6 @@ func (r *Registry) WriteTo(w io.Writer) (int64, error) {
 			fmt.Fprintf(cw, "%s_bucket{le=\"%g\"} %d\n", name, b, h.counts[i])
 		}
 		fmt.Fprintf(cw, "%s_bucket{le=\"+Inf\"} %d\n%s_sum %g\n%s_count %d\n", name, h.n, name, h.sum, name, h.n)
-	}
-	names := make([]string, 0, len(r.gauges))
-	for n := range r.gauges {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		fmt.Fprintf(cw, "# HELP %s %s\n# TYPE %s gauge\n%s %g\n", n, r.help[n], n, n, r.gauges[n]())
 	}
 	return cw.n, cw.err
 }
