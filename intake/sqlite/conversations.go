@@ -176,18 +176,5 @@ func (db *DB) Quarantine(ctx context.Context, idemKey []byte, id string, blob []
 
 // ReportIDsByPseudonym lists the reports a sender gave (by pseudonym).
 func (db *DB) ReportIDsByPseudonym(ctx context.Context, pseudonym string) ([]string, error) {
-	rows, err := db.read.QueryContext(ctx, "SELECT id FROM reports WHERE pseudonym = ?", pseudonym)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
+	return db.column(ctx, "SELECT id FROM reports WHERE pseudonym = ?", pseudonym)
 }

@@ -334,3 +334,21 @@ func (db *DB) txQueryRow(tx *sql.Tx, query string, args ...any) *sql.Row {
 	}
 	return tx.QueryRow(query, args...)
 }
+
+// column runs a read query returning one text column.
+func (db *DB) column(ctx context.Context, query string, args ...any) ([]string, error) {
+	rows, err := db.read.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}

@@ -111,18 +111,5 @@ func (db *DB) DossierItems(ctx context.Context, dossier string, fn func(*Dossier
 
 // DossierNames lists the dossiers.
 func (db *DB) DossierNames(ctx context.Context) ([]string, error) {
-	rows, err := db.read.QueryContext(ctx, "SELECT name FROM dossiers ORDER BY name")
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			return nil, err
-		}
-		out = append(out, n)
-	}
-	return out, rows.Err()
+	return db.column(ctx, "SELECT name FROM dossiers ORDER BY name")
 }

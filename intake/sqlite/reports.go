@@ -82,29 +82,20 @@ func (db *DB) ListReports(ctx context.Context, f intake.Filter) ([]intake.Report
 			args = append(args, k)
 		}
 	}
-	if f.Desk != "" {
-		q += " AND r.desk = ?"
-		args = append(args, f.Desk)
-	}
-	if f.State != "" {
-		q += " AND r.state = ?"
-		args = append(args, f.State)
-	}
-	if f.Language != "" {
-		q += " AND r.language = ?"
-		args = append(args, f.Language)
-	}
-	if f.Topic != "" {
-		q += " AND r.topic = ?"
-		args = append(args, f.Topic)
-	}
-	if f.Day != "" {
-		q += " AND r.received = ?"
-		args = append(args, f.Day)
-	}
-	if f.Tag != "" {
-		q += " AND EXISTS (SELECT 1 FROM report_tags t WHERE t.report_id = r.id AND t.code = ?)"
-		args = append(args, f.Tag)
+	// Each non-empty filter field adds one condition; values are always
+	// parameters, never SQL.
+	for _, c := range []struct{ value, cond string }{
+		{f.Desk, "r.desk = ?"},
+		{f.State, "r.state = ?"},
+		{f.Language, "r.language = ?"},
+		{f.Topic, "r.topic = ?"},
+		{f.Day, "r.received = ?"},
+		{f.Tag, "EXISTS (SELECT 1 FROM report_tags t WHERE t.report_id = r.id AND t.code = ?)"},
+	} {
+		if c.value != "" {
+			q += " AND " + c.cond
+			args = append(args, c.value)
+		}
 	}
 	q += " ORDER BY r.received DESC, r.rowid DESC"
 	if f.Limit > 0 {
