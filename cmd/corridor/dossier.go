@@ -96,19 +96,12 @@ func (m *Main) cmdDossierAdd(ctx context.Context, args []string) error {
 	if len(pos) < 2 {
 		return usagef("dossier add needs NAME and at least one REPORT_ID")
 	}
-	a, err := m.openAs(ctx, f, *idPath)
+	a, d, err := m.openDossier(ctx, f, *idPath, pos[0])
 	if err != nil {
 		return err
 	}
 	defer a.close()
 	db, kr := a.db, a.kr
-	d, err := db.Dossier(ctx, pos[0])
-	if errors.Is(err, intake.ErrNotFound) {
-		return fmt.Errorf("there is no dossier named %s", pos[0])
-	}
-	if err != nil {
-		return err
-	}
 	for _, id := range pos[1:] {
 		hash, err := dossier.Forward(ctx, db, kr, d, id, a.actor)
 		if errors.Is(err, intake.ErrNotFound) {
@@ -120,6 +113,23 @@ func (m *Main) cmdDossierAdd(ctx context.Context, args []string) error {
 		fmt.Fprintf(m.Stdout, "Forwarded %s into %s (sha256 %s).\n", id, d.Name, hash)
 	}
 	return nil
+}
+
+// openDossier acts as the identity's moderator on a named dossier.
+func (m *Main) openDossier(ctx context.Context, f *flags, idPath, name string) (*access, *sqlite.Dossier, error) {
+	a, err := m.openAs(ctx, f, idPath)
+	if err != nil {
+		return nil, nil, err
+	}
+	d, err := a.db.Dossier(ctx, name)
+	if err != nil {
+		a.close()
+		if errors.Is(err, intake.ErrNotFound) {
+			return nil, nil, fmt.Errorf("there is no dossier named %s", name)
+		}
+		return nil, nil, err
+	}
+	return a, d, nil
 }
 
 func (m *Main) cmdDossierExport(ctx context.Context, args []string) error {
@@ -134,19 +144,12 @@ func (m *Main) cmdDossierExport(ctx context.Context, args []string) error {
 	if len(pos) != 1 || *out == "" {
 		return usagef("dossier export needs NAME and --out FILE.age")
 	}
-	a, err := m.openAs(ctx, f, *idPath)
+	a, d, err := m.openDossier(ctx, f, *idPath, pos[0])
 	if err != nil {
 		return err
 	}
 	defer a.close()
 	db, kr := a.db, a.kr
-	d, err := db.Dossier(ctx, pos[0])
-	if errors.Is(err, intake.ErrNotFound) {
-		return fmt.Errorf("there is no dossier named %s", pos[0])
-	}
-	if err != nil {
-		return err
-	}
 	signer, _, err := crypto.LoadOrCreateSigningKey(f.paths().signingKey())
 	if err != nil {
 		return err
